@@ -1,0 +1,1 @@
+"""nestpy: NestJS's module system and microservices, in Python."""

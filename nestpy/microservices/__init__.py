@@ -1,0 +1,1 @@
+"""Transport-agnostic microservices: patterns, handlers, clients and servers."""

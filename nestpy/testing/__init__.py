@@ -1,0 +1,1 @@
+"""Testing utilities: testing modules with overrides, in-memory transport, pytest fixtures."""

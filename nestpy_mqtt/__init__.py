@@ -1,0 +1,1 @@
+"""The MQTT transport for nestpy, wire-compatible with NestJS's MQTT transporter."""
