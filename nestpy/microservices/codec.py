@@ -1,0 +1,142 @@
+"""Nest's JSON packets, encoded and decoded byte for byte as ``@nestjs/microservices`` does.
+
+Requests are ``{"pattern":P,"data":D,"id":I}``, events ``{"pattern":P,"data":D}``, replies
+``{"response":V,"isDisposed":true,"id":I}`` or ``{"err":E,"isDisposed":true,"id":I}`` (key order
+matters to byte-level compatibility and is kept). JSON is written the way ``JSON.stringify``
+writes it: no spaces, non-ASCII characters as they are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pydantic import BaseModel
+
+logger = logging.getLogger("nestpy.microservices")
+
+NO_MESSAGE_HANDLER: Final = "There is no matching message handler defined in the remote service."
+
+
+def _to_jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    msg = f"Object of type {type(value).__name__} is not JSON serializable"
+    raise TypeError(msg)
+
+
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_to_jsonable)
+encode_json = _encoder.encode
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final[Any] = _Missing()
+"""Marks a packet field that is absent (JavaScript's ``undefined``), as opposed to ``null``."""
+
+
+def encode_request(pattern: Any, data: Any, request_id: str) -> bytes:
+    """A request packet: ``{"pattern":...,"data":...,"id":...}``."""
+    return encode_json({"pattern": pattern, "data": data, "id": request_id}).encode()
+
+
+def encode_event(pattern: Any, data: Any) -> bytes:
+    """An event packet: ``{"pattern":...,"data":...}`` (no ``id``)."""
+    return encode_json({"pattern": pattern, "data": data}).encode()
+
+
+def encode_response(
+    request_id: Any, *, response: Any = MISSING, err: Any = MISSING, is_disposed: bool = False
+) -> bytes:
+    """A reply packet; absent fields are left out as ``JSON.stringify`` leaves out undefined."""
+    packet: dict[str, Any] = {}
+    if response is not MISSING:
+        packet["response"] = response
+    if err is not MISSING:
+        packet["err"] = err
+    if is_disposed:
+        packet["isDisposed"] = True
+    packet["id"] = request_id
+    return encode_json(packet).encode()
+
+
+def encode_no_handler(request_id: Any) -> bytes:
+    """Nest's reply to a request whose topic matches no handler."""
+    return encode_json({"id": request_id, "status": "error", "err": NO_MESSAGE_HANDLER}).encode()
+
+
+@dataclass(slots=True)
+class IncomingRequest:
+    """A decoded request or event; ``id`` is None for events."""
+
+    pattern: Any
+    data: Any
+    id: Any = None
+
+
+def parse_payload(payload: bytes) -> Any:
+    """Parse a payload as JSON, falling back to its text as Nest's ``parseMessage`` does."""
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return payload.decode("utf-8", errors="replace")
+
+
+def decode_request(payload: bytes, channel: str) -> IncomingRequest:
+    """Decode what a server received on ``channel`` (Nest's ``IncomingRequestDeserializer``).
+
+    A JSON object with a ``pattern`` or ``data`` key is a Nest packet; anything else (plain JSON,
+    text, an empty payload) comes from an external publisher and becomes an event whose data is
+    the whole value.
+    """
+    value = parse_payload(payload)
+    if isinstance(value, dict) and ("pattern" in value or "data" in value):
+        return IncomingRequest(value.get("pattern"), value.get("data"), value.get("id"))
+    return IncomingRequest(channel, value)
+
+
+@dataclass(slots=True)
+class IncomingResponse:
+    """A decoded reply packet."""
+
+    id: Any
+    response: Any = MISSING
+    err: Any = MISSING
+    is_disposed: bool = False
+
+
+def decode_response(payload: bytes) -> IncomingResponse | None:
+    """Decode a reply (Nest's ``IncomingResponseDeserializer``); None if it is not one.
+
+    Unlike Nest 11, a non-JSON reply is logged and dropped instead of crashing the client.
+    """
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        logger.warning("Dropped a reply that is not JSON: %r", payload[:200])
+        return None
+    if not isinstance(value, dict) or "id" not in value:
+        logger.warning("Dropped a reply without an id: %r", payload[:200])
+        return None
+    if "err" not in value and "response" not in value and "isDisposed" not in value:
+        return IncomingResponse(value["id"], response=value, is_disposed=True)
+    return IncomingResponse(
+        value["id"],
+        response=value.get("response", MISSING),
+        err=value.get("err", MISSING) if value.get("err") is not None else MISSING,
+        is_disposed=bool(value.get("isDisposed")),
+    )

@@ -1,0 +1,90 @@
+"""How a handler's parameters are filled from a message: payload (validated) and context."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, get_args, get_origin
+
+from pydantic import TypeAdapter, ValidationError
+
+from nestpy.microservices.context import BaseRpcContext
+from nestpy.microservices.decorators import Ctx, Payload
+from nestpy.microservices.exceptions import RpcException
+
+VALIDATION_FAILED = "Payload validation failed"
+
+
+@dataclass(frozen=True, slots=True)
+class _PayloadParam:
+    key: str | None
+    adapter: TypeAdapter[Any] | None
+
+    def value(self, data: Any) -> Any:
+        if self.key is not None:
+            data = data.get(self.key) if isinstance(data, dict) else None
+        if self.adapter is None:
+            return data
+        try:
+            return self.adapter.validate_python(data)
+        except ValidationError as exc:
+            details = json.loads(exc.json(include_url=False, include_context=False))
+            raise RpcException(
+                {"status": "error", "message": VALIDATION_FAILED, "errors": details}
+            ) from exc
+
+
+_CONTEXT = object()
+
+
+def _is_context_type(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseRpcContext)
+
+
+def _adapter_for(annotation: Any) -> TypeAdapter[Any] | None:
+    if annotation in (inspect.Parameter.empty, Any, object):
+        return None
+    return TypeAdapter(annotation)
+
+
+def _split_annotated(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
+    if get_origin(annotation) is Annotated:
+        base, *markers = get_args(annotation)
+        return base, tuple(markers)
+    return annotation, ()
+
+
+def build_argument_plan(func: Callable[..., Any], *, skip_self: bool = False) -> list[Any]:
+    """One entry per parameter of a handler: a ``_PayloadParam`` or the context marker.
+
+    ``skip_self`` drops the first parameter of a plain function (an unbound method).
+
+    ``Annotated[..., Payload()]`` and ``Annotated[..., Ctx()]`` say it explicitly; otherwise a
+    parameter annotated with a context class gets the context, and the others follow Nest's
+    default order ``(data, context)``. A payload annotated with a type (a pydantic model,
+    ``list[int]``, ...) is validated; failures go back to the caller as an ``RpcException``.
+    """
+    hints = typing.get_type_hints(func, include_extras=True)
+    plan: list[Any] = []
+    positional_defaults: list[Any] = [_PayloadParam(None, None), _CONTEXT]
+    params = list(inspect.signature(func).parameters.values())[1 if skip_self else 0 :]
+    for index, param in enumerate(params):
+        annotation, markers = _split_annotated(hints.get(param.name, inspect.Parameter.empty))
+        payload = next((m for m in markers if isinstance(m, Payload)), None)
+        if any(isinstance(m, Ctx) for m in markers) or (
+            payload is None and _is_context_type(annotation)
+        ):
+            plan.append(_CONTEXT)
+        elif payload is not None or index == 0 or annotation is not inspect.Parameter.empty:
+            plan.append(_PayloadParam(payload.key if payload else None, _adapter_for(annotation)))
+        else:
+            plan.append(positional_defaults[min(index, 1)])
+    return plan
+
+
+def fill_arguments(plan: list[Any], data: Any, context: BaseRpcContext) -> list[Any]:
+    """The arguments for one call, following ``plan``."""
+    return [context if p is _CONTEXT else p.value(data) for p in plan]
