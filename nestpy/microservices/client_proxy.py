@@ -121,6 +121,10 @@ class ClientProxy(ABC):
     async def _dispatch_event(self, route: str, payload: bytes, options: Any) -> None:
         """Send an event packet on ``route``; return once the transport has sent it."""
 
+    async def on_application_shutdown(self, signal: str | None = None) -> None:
+        """Lifecycle hook: an application closes the clients it provides."""
+        await self.close()
+
     def _unpack_record(self, data: Any) -> tuple[Any, Any]:
         """Split a transport record (e.g. ``MqttRecord``) into data and publish options."""
         return data, None

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from nestpy.microservices.context import BaseRpcContext, RequestContext
+from nestpy.microservices.enhancers import Pipeline
 from nestpy.microservices.handler_params import build_argument_plan, fill_arguments
 
 InstanceScope = Callable[[RequestContext], Awaitable[tuple[Any, Callable[[], None]]]]
@@ -31,6 +32,7 @@ class MessageHandler:
         "is_event",
         "is_inline",
         "method_name",
+        "pipeline",
         "route",
         "run_in_thread",
         "scope",
@@ -45,12 +47,14 @@ class MessageHandler:
         extras: Mapping[str, Any] | None = None,
         run_in_thread: bool = False,
         scope: InstanceScope | None = None,
+        pipeline: Pipeline | None = None,
     ) -> None:
         self.route = route
         self.is_event = is_event
         self.extras = dict(extras or {})
         self.run_in_thread = run_in_thread
         self.scope = scope
+        self.pipeline = pipeline if pipeline is not None and not pipeline.is_empty else None
         self.method_name = getattr(method, "__qualname__", repr(method))
         self._bound = method
         self._plan = build_argument_plan(method, skip_self=scope is not None)
@@ -60,18 +64,25 @@ class MessageHandler:
             self._kind = "async"
         else:
             self._kind = "sync"
-        self.is_inline = scope is None and self._kind == "sync" and not run_in_thread
+        self.is_inline = (
+            scope is None and self.pipeline is None and self._kind == "sync" and not run_in_thread
+        )
 
     def call_inline(self, data: Any, context: BaseRpcContext) -> Any:
         """Call a static ``def`` handler synchronously; exceptions propagate."""
         return self._bound(*fill_arguments(self._plan, data, context))
 
     async def invoke(self, data: Any, context: BaseRpcContext, pattern: Any = None) -> Any:
-        """Call the handler for one message.
+        """Call the handler for one message, through its guards, interceptors and filters.
 
         Returns its value, or an async iterator for a streaming handler; a request-scoped
         instance is released when a plain value is returned, or when the stream ends.
         """
+        if self.pipeline is None:
+            return await self._call(data, context, pattern)
+        return await self.pipeline.run(data, context, lambda: self._call(data, context, pattern))
+
+    async def _call(self, data: Any, context: BaseRpcContext, pattern: Any) -> Any:
         method = self._bound
         release: Callable[[], None] | None = None
         if self.scope is not None:

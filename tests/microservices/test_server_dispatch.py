@@ -100,10 +100,8 @@ async def call(server: Server, topic: str, data: object, rid: str = "1") -> list
     server.handle_packet(topic, payload, BaseRpcContext(topic), replies.append)
     for _ in range(20):
         await asyncio.sleep(0.002)
-        if (
-            (replies
-            and json.loads(replies[-1]).get("isDisposed"))
-            or (replies and "status" in json.loads(replies[-1]))
+        if (replies and json.loads(replies[-1]).get("isDisposed")) or (
+            replies and "status" in json.loads(replies[-1])
         ):
             break
     return [json.loads(r) for r in replies]
