@@ -1,0 +1,243 @@
+"""``MqttOptions``: every connection setting, validated, and readable from ``NESTPY_MQTT_*``.
+
+Environment variables use the ``NESTPY_MQTT_`` prefix and ``__`` for nested fields, e.g.
+``NESTPY_MQTT_URL=mqtts://broker:8883``, ``NESTPY_MQTT_PROTOCOL_VERSION=5``,
+``NESTPY_MQTT_SUBSCRIBE_OPTIONS__QOS=1``, ``NESTPY_MQTT_USER_PROPERTIES='{"tenant": "t"}'``.
+Explicit arguments win over the environment.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "MqttOptions",
+    "SubscribeOptionsModel",
+    "TlsOptions",
+    "WillOptions",
+    "new_client_id",
+]
+
+SCHEMES = {"mqtt": 1883, "tcp": 1883, "mqtts": 8883, "ssl": 8883, "ws": 80, "wss": 443}
+TLS_SCHEMES = frozenset({"mqtts", "ssl", "wss"})
+QoS = Annotated[int, Field(ge=0, le=2)]
+
+
+def new_client_id() -> str:
+    """Return a random client id, ``nestpy_`` followed by 8 hex digits (like ``mqttjs_...``)."""
+    return "nestpy_" + secrets.token_hex(4)
+
+
+def _redact(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest.split("/", 1)[0]:
+        return f"{scheme}{sep}***@{rest.split('@', 1)[1]}"
+    return url
+
+
+class TlsOptions(BaseModel):
+    """TLS settings; certificate verification is on unless switched off explicitly."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ca_certs: str | None = None
+    """CA bundle file; ``None`` uses the system's default trust store."""
+    certfile: str | None = None
+    keyfile: str | None = None
+    keyfile_password: SecretStr | None = None
+    cert_reqs: Literal["required", "optional", "none"] = "required"
+    insecure: bool = False
+    """Skip the host name check (certificates are still verified unless ``cert_reqs='none'``)."""
+    ciphers: str | None = None
+
+
+class WillOptions(BaseModel):
+    """The last-will message the broker publishes if the connection dies uncleanly."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topic: str = Field(min_length=1)
+    payload: str | bytes = b""
+    qos: QoS = 0
+    retain: bool = False
+    properties: dict[str, Any] | None = None
+    """MQTT 5 will properties, snake_case (``will_delay_interval``, ``user_properties``...)."""
+
+
+class SubscribeOptionsModel(BaseModel):
+    """Default subscription options (Nest's names ``nl``, ``rap``, ``rh`` are accepted)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    qos: QoS = 0
+    no_local: bool = False
+    retain_as_published: bool = False
+    retain_handling: QoS = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest_names(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            renames = {"nl": "no_local", "rap": "retain_as_published", "rh": "retain_handling"}
+            data = {renames.get(k, k): v for k, v in data.items()}
+        return data
+
+
+class MqttOptions(BaseSettings):
+    """Connection options for MQTT servers and clients.
+
+    Example::
+
+        MqttOptions(url="mqtt://localhost:1883", protocol_version=5,
+                    user_properties={"tenant": "t"}, subscribe_options={"qos": 1})
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="NESTPY_MQTT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        hide_input_in_errors=True,  # never echo a password back in a validation error
+    )
+
+    url: str = "mqtt://localhost:1883"
+    """``mqtt``/``tcp``, ``mqtts``/``ssl`` (TLS), ``ws``, ``wss``; credentials in the URL are
+    moved to ``username``/``password``."""
+    protocol_version: int = 4
+    """4 = MQTT 3.1.1 (Nest's default), 5 = MQTT 5.0."""
+    client_id: str | None = None
+    """``None``: each connection draws its own random ``nestpy_xxxxxxxx`` id."""
+    clean_session: bool = True
+    """Clean session (3.1.1) / clean start (5). Also accepted as ``clean_start`` or ``clean``."""
+    session_expiry_interval: int | None = Field(default=None, ge=0)
+    keepalive: int = Field(default=60, ge=0, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: TlsOptions | None = None
+    will: WillOptions | None = None
+    user_properties: dict[str, str] | None = None
+    """Client-wide MQTT 5 user properties, merged under each record's own."""
+    connect_properties: dict[str, Any] | None = None
+    """Extra MQTT 5 CONNECT properties, snake_case (``receive_maximum``...)."""
+    subscribe_options: SubscribeOptionsModel = Field(default_factory=SubscribeOptionsModel)
+    shared_group: str | None = None
+    """Subscribe every handler as ``$share/<group>/<pattern>``."""
+    request_timeout: float | None = Field(default=None, gt=0)
+    connect_timeout: float | None = Field(default=None, gt=0)
+    """Give up connecting after this many seconds; ``None`` retries forever."""
+    handshake_timeout: float = Field(default=10.0, gt=0)
+    """Per attempt: TCP/TLS connect plus waiting for CONNACK."""
+    reconnect_min_delay: float = Field(default=1.0, gt=0)
+    reconnect_max_delay: float = Field(default=30.0, gt=0)
+    max_inflight_messages: int = Field(default=20, ge=0)
+    max_queued_messages: int = Field(default=0, ge=0)
+    """0 = unlimited."""
+    ws_path: str | None = None
+    """WebSocket path; default: the URL's path, else ``/mqtt``."""
+    ws_headers: dict[str, str] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for alias in ("clean_start", "clean"):
+                if alias in data:
+                    data = dict(data)
+                    data.setdefault("clean_session", data.pop(alias))
+            if data.get("tls") is True:
+                data = {**data, "tls": {}}
+            elif data.get("tls") is False:
+                data = {**data, "tls": None}
+        return data
+
+    @field_validator("protocol_version")
+    @classmethod
+    def _check_version(cls, value: int) -> int:
+        if value not in (4, 5):
+            msg = f"protocol_version must be 4 (MQTT 3.1.1) or 5 (MQTT 5.0), not {value}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        shown = _redact(value)
+        if parts.scheme not in SCHEMES:
+            msg = (
+                f"unsupported URL scheme {parts.scheme!r} in {shown!r}: "
+                f"use one of {', '.join(SCHEMES)} (e.g. mqtt://localhost:1883)"
+            )
+            raise ValueError(msg)
+        try:
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError as exc:
+            msg = f"invalid port in {shown!r}: {exc}"
+            raise ValueError(msg) from None
+        if not parts.hostname:
+            msg = f"missing host in {shown!r} (e.g. mqtt://localhost:1883)"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("shared_group")
+    @classmethod
+    def _check_group(cls, value: str | None) -> str | None:
+        if value is not None and (not value or any(c in value for c in "/+#")):
+            msg = f"shared_group {value!r} must be non-empty, without '/', '+' or '#'"
+            raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _normalise(self) -> MqttOptions:
+        parts = urlsplit(self.url)
+        if parts.username is not None or parts.password is not None:
+            # Move credentials out of the URL so that it can be logged and shown in errors.
+            if self.username is None and parts.username:
+                self.username = unquote(parts.username)
+            if self.password is None and parts.password:
+                self.password = SecretStr(unquote(parts.password))
+            netloc = parts.hostname or ""
+            if ":" in netloc:
+                netloc = f"[{netloc}]"
+            if parts.port is not None:
+                netloc += f":{parts.port}"
+            self.url = parts._replace(netloc=netloc).geturl()
+        if parts.scheme in TLS_SCHEMES and self.tls is None:
+            self.tls = TlsOptions()
+        if self.reconnect_max_delay < self.reconnect_min_delay:
+            msg = (
+                f"reconnect_max_delay ({self.reconnect_max_delay}) must not be smaller than "
+                f"reconnect_min_delay ({self.reconnect_min_delay})"
+            )
+            raise ValueError(msg)
+        return self
+
+    @property
+    def scheme(self) -> str:
+        """The URL scheme (``mqtt``, ``mqtts``, ``tcp``, ``ssl``, ``ws``, ``wss``)."""
+        return urlsplit(self.url).scheme
+
+    @property
+    def host(self) -> str:
+        """The broker host name or address."""
+        return urlsplit(self.url).hostname or "localhost"
+
+    @property
+    def port(self) -> int:
+        """The broker port: the URL's, else the scheme's default (1883, 8883, 80, 443)."""
+        parts = urlsplit(self.url)
+        return parts.port or SCHEMES[parts.scheme]
+
+    @property
+    def transport(self) -> Literal["tcp", "websockets"]:
+        """``websockets`` for ``ws``/``wss`` URLs, else ``tcp``."""
+        return "websockets" if self.scheme in ("ws", "wss") else "tcp"
+
+    @property
+    def websocket_path(self) -> str:
+        """The WebSocket path: ``ws_path``, else the URL's path, else ``/mqtt``."""
+        return self.ws_path or urlsplit(self.url).path or "/mqtt"
