@@ -1,1 +1,58 @@
 """nestpy: NestJS's module system and microservices, in Python."""
+
+from nestpy.common.configurable_module import ConfigurableModuleBuilder
+from nestpy.common.decorators import Controller, Global, Inject, Injectable, Module
+from nestpy.common.dynamic_module import DynamicModule
+from nestpy.common.lifecycle import (
+    BeforeApplicationShutdown,
+    OnApplicationBootstrap,
+    OnApplicationShutdown,
+    OnModuleDestroy,
+    OnModuleInit,
+)
+from nestpy.common.providers import Provider
+from nestpy.common.scopes import Scope
+from nestpy.common.tokens import REQUEST, InjectionToken, forward_ref, token_name
+from nestpy.core.application_context import NestApplicationContext
+from nestpy.core.errors.exceptions import (
+    CircularDependencyError,
+    InvalidClassScopeError,
+    InvalidModuleError,
+    UnknownDependenciesError,
+    UnknownElementError,
+    UnknownExportError,
+)
+from nestpy.core.factory import NestFactory
+from nestpy.core.module_ref import ModuleRef
+from nestpy.errors import NestpyError
+
+__all__ = [
+    "REQUEST",
+    "BeforeApplicationShutdown",
+    "CircularDependencyError",
+    "ConfigurableModuleBuilder",
+    "Controller",
+    "DynamicModule",
+    "Global",
+    "Inject",
+    "Injectable",
+    "InjectionToken",
+    "InvalidClassScopeError",
+    "InvalidModuleError",
+    "Module",
+    "ModuleRef",
+    "NestApplicationContext",
+    "NestFactory",
+    "NestpyError",
+    "OnApplicationBootstrap",
+    "OnApplicationShutdown",
+    "OnModuleDestroy",
+    "OnModuleInit",
+    "Provider",
+    "Scope",
+    "UnknownDependenciesError",
+    "UnknownElementError",
+    "UnknownExportError",
+    "forward_ref",
+    "token_name",
+]

@@ -1,0 +1,1 @@
+"""The engine: scanner -> encapsulation -> dependency graph -> compiler -> instances -> hooks."""

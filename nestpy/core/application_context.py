@@ -1,0 +1,184 @@
+"""``NestApplicationContext``: the running application (``get``, ``resolve``, ``close``)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal as signals_module
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from types import TracebackType
+from typing import Any, Self, TypeVar, overload
+
+from nestpy.common.dynamic_module import DynamicModule
+from nestpy.common.tokens import Token
+from nestpy.core.errors.exceptions import UnknownElementError
+from nestpy.core.injector import Injector
+from nestpy.core.lifecycle_hooks import call_hook
+from nestpy.core.module_node import ModuleNode
+from nestpy.core.module_ref import ModuleRef
+
+T = TypeVar("T")
+
+
+class NestApplicationContext:
+    """A bootstrapped application: every static provider is built and init hooks have run.
+
+    >>> app = await NestFactory.create_application_context(AppModule)
+    >>> app.get(Service)                     # static providers
+    >>> await app.resolve(Scoped, "msg-1")   # request-scoped or transient ones
+    >>> await app.close()                    # shutdown hooks, reverse module order
+
+    ``async with await NestFactory.create_application_context(AppModule) as app:`` closes it.
+    """
+
+    def __init__(self, injector: Injector) -> None:
+        self._injector = injector
+        self._getters = injector.getters
+        self._root_getters = injector.root_getters
+        self._modules = injector.modules.hook_order()
+        self._dispose_callbacks: list[Callable[[], Awaitable[Any]]] = []
+        self._initialized = False
+        self._closing: asyncio.Future[None] | None = None
+        self._closed = asyncio.Event()
+        self._signals: list[int] = []
+        self._signal_tasks: set[asyncio.Task[None]] = set()
+        self.controllers: list[type[Any]] = [
+            record.token  # type: ignore[misc]
+            for node in self._modules
+            for record in node.controllers.values()
+        ]
+        """Every controller class of every module, in module init order."""
+
+    @overload
+    def get(self, token: type[T], *, strict: bool = False) -> T: ...
+    @overload
+    def get(self, token: Token, *, strict: bool = False) -> Any: ...
+    def get(self, token: Token, *, strict: bool = False) -> Any:
+        """The instance of a static provider or controller; ``strict`` searches the root only."""
+        try:
+            getter = (self._root_getters if strict else self._getters)[token]
+        except (KeyError, TypeError):
+            raise UnknownElementError(token=token) from None
+        return getter()
+
+    @overload
+    async def resolve(
+        self, token: type[T], context_id: Hashable | None = None, *, strict: bool = False
+    ) -> T: ...
+    @overload
+    async def resolve(
+        self, token: Token, context_id: Hashable | None = None, *, strict: bool = False
+    ) -> Any: ...
+    async def resolve(
+        self, token: Token, context_id: Hashable | None = None, *, strict: bool = False
+    ) -> Any:
+        """A request-scoped instance for ``context_id`` (any hashable); new without one.
+
+        Transient providers give a new instance per call; static ones their shared instance.
+        """
+        injector = self._injector
+        return await injector.resolve(injector.find(token, None, strict=strict), context_id)
+
+    def is_request_scoped(self, token: Token) -> bool:
+        """True when ``token`` (or anything it depends on) is request-scoped."""
+        return self._injector.find(token, None, strict=False).request_scoped
+
+    def register_request_by_context_id(self, request: Any, context_id: Hashable) -> None:
+        """Make the ``REQUEST`` token inject ``request`` for resolutions with ``context_id``."""
+        self._injector.contexts.register_request(request, context_id)
+
+    def release_context(self, context_id: Hashable) -> None:
+        """Drop the request-scoped instances (and request) of ``context_id``."""
+        self._injector.contexts.release(context_id)
+
+    def select(self, module: type[Any] | DynamicModule) -> ModuleRef:
+        """The ``ModuleRef`` of an imported module (``ref.get(token)`` is then strict to it)."""
+        for node in self._modules:
+            if node.metatype is module or (
+                isinstance(module, DynamicModule) and node.metatype is module.module
+            ):
+                return _module_ref(node)
+        raise UnknownElementError(token=module)
+
+    def module_ref_of(self, token: Token) -> ModuleRef:
+        """The ``ModuleRef`` of the module that registers ``token`` (e.g. a controller)."""
+        node = self._injector.find(token, None, strict=False).node
+        if node is None:
+            raise UnknownElementError(token=token)
+        return _module_ref(node)
+
+    def add_dispose_callback(self, callback: Callable[[], Awaitable[Any]]) -> None:
+        """Await ``callback()`` on close, after ``before_application_shutdown`` hooks."""
+        self._dispose_callbacks.append(callback)
+
+    async def init(self) -> Self:
+        """Run ``on_module_init`` then ``on_application_bootstrap`` (once)."""
+        if not self._initialized:
+            self._initialized = True
+            await call_hook(self._modules, "on_module_init")
+            await call_hook(self._modules, "on_application_bootstrap")
+        return self
+
+    async def close(self, signal: str | None = None) -> None:
+        """Run the shutdown hooks in reverse module order; later calls wait for the first."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._shutdown(signal))
+        await asyncio.shield(self._closing)
+
+    async def wait_closed(self) -> None:
+        """Return once ``close()`` (e.g. from a signal handler) has finished."""
+        await self._closed.wait()
+
+    async def _shutdown(self, signal: str | None) -> None:
+        self._remove_signal_handlers()
+        reverse = self._modules[::-1]
+        try:
+            await call_hook(reverse, "on_module_destroy")
+            await call_hook(reverse, "before_application_shutdown", signal)
+            for callback in self._dispose_callbacks:
+                await callback()
+            await call_hook(reverse, "on_application_shutdown", signal)
+        finally:
+            self._closed.set()
+
+    def enable_shutdown_hooks(self, signals: Iterable[str] = ("SIGTERM", "SIGINT")) -> Self:
+        """Close the application (passing the signal name to the hooks) on these signals."""
+        loop = asyncio.get_running_loop()
+        for name in signals:
+            number = int(getattr(signals_module, name))
+            if number in self._signals:
+                continue
+            loop.add_signal_handler(number, self._on_signal, name)
+            self._signals.append(number)
+        return self
+
+    def _on_signal(self, name: str) -> None:
+        task = asyncio.create_task(self.close(name))
+        self._signal_tasks.add(task)
+        task.add_done_callback(self._signal_tasks.discard)
+
+    def _remove_signal_handlers(self) -> None:
+        if not self._signals:
+            return
+        loop = asyncio.get_running_loop()
+        for number in self._signals:
+            loop.remove_signal_handler(number)
+        self._signals.clear()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def _module_ref(node: ModuleNode) -> ModuleRef:
+    record = node.providers.get(ModuleRef)
+    if record is None or record.provider is None:
+        raise UnknownElementError(token=node.metatype)
+    ref: ModuleRef = record.provider()
+    return ref

@@ -1,0 +1,147 @@
+"""Compile linked records into dependency-injector providers, one container per module.
+
+| record                         | dependency-injector provider                                |
+|--------------------------------|-------------------------------------------------------------|
+| ``Scope.DEFAULT`` class/factory| ``Singleton``                                               |
+| ``Scope.TRANSIENT``            | ``Factory`` (each consumer's provider calls it once)        |
+| request-scoped (or bubbled)    | ``ContextLocalSingleton`` (one per ``contextvars.Context``) |
+| ``use_value``                  | ``Object``                                                  |
+| ``use_existing``               | the target's provider object, under a second token          |
+| ``async def`` factory (static) | ``Object`` filled at bootstrap from a ``Factory`` awaited once |
+
+Dependencies are passed as provider references, so an override of a provider is seen by
+every consumer. A testing override is compiled like any provider and installed with
+``provider.override(...)`` on the original, which is compiled without its dependencies (they
+may be missing in a test).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from nestpy.common.providers import UNSET, Provider
+from nestpy.common.tokens import token_name
+from nestpy.core.container import ModulesContainer
+from nestpy.core.errors.exceptions import AsyncTransientError
+from nestpy.core.module_node import ProviderRecord
+
+AnyProvider = providers.Provider[Any]
+
+
+class _ShellInit:
+    """Runs ``__init__`` on an instance allocated early to close a ``forward_ref`` cycle."""
+
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        type(self.shell).__init__(self.shell, *args, **kwargs)
+        return self.shell
+
+
+def compile_records(order: Iterable[ProviderRecord]) -> None:
+    """Give every record its provider; ``order`` must list dependencies first."""
+    for record in order:
+        if record.provider is not None:  # core records come compiled
+            continue
+        if record.override is None:
+            record.provider = _build(record, record.spec, wired=True)
+        else:
+            base = _build(record, record.spec, wired=False)
+            base.override(_build(record, record.override, wired=True))
+            record.provider = base
+
+
+def build_containers(modules: ModulesContainer) -> None:
+    """One ``DynamicContainer`` per module holding the providers it registers."""
+    for node in modules.nodes.values():
+        container = containers.DynamicContainer()
+        used: set[str] = set()
+        for record in node.records():
+            if record.provider is None:
+                continue
+            name = _attribute_name(record.token, used)
+            container.set_provider(name, record.provider)
+        node.container = container
+
+
+def _attribute_name(token: Any, used: set[str]) -> str:
+    base = "".join(c if c.isalnum() or c == "_" else "_" for c in token_name(token)) or "provider"
+    name = base
+    while name in used or hasattr(containers.DynamicContainer, name):
+        name += "_"
+    used.add(name)
+    return name
+
+
+def _build(record: ProviderRecord, spec: Provider, *, wired: bool) -> AnyProvider:
+    if spec.kind == "value":
+        return providers.Object(spec.use_value)
+    if spec.kind == "existing":
+        target = record.links[0] if wired and record.links else None
+        if target is None or target.provider is None:
+            return providers.Object(None)
+        return target.provider
+    args, kwargs = _arguments(record) if wired else ([], {})
+    if spec.kind == "class":
+        provides: Any = spec.use_class
+        if wired and record.shell is not None:
+            provides = _ShellInit(record.shell)
+    else:
+        provides = spec.use_factory
+        if inspect.iscoroutinefunction(provides):
+            return _async_factory(record, provides, args, wired=wired)
+    provider = _provider_class(record)(provides)
+    provider.add_args(*args)
+    provider.add_kwargs(**kwargs)
+    return provider
+
+
+_Buildable = (
+    providers.Factory[Any] | providers.Singleton[Any] | providers.ContextLocalSingleton[Any]
+)
+
+
+def _provider_class(record: ProviderRecord) -> Callable[[Any], _Buildable]:
+    if record.transient:
+        return providers.Factory
+    if record.request_scoped:
+        return providers.ContextLocalSingleton
+    return providers.Singleton
+
+
+def _async_factory(
+    record: ProviderRecord, factory: Any, args: list[AnyProvider], *, wired: bool
+) -> AnyProvider:
+    if record.transient:
+        raise AsyncTransientError(token=record.token)
+    if record.request_scoped:
+        return providers.ContextLocalSingleton(factory, *args)
+    placeholder: providers.Object[Any] = providers.Object(None)
+    if wired:
+        record.slot = (placeholder, providers.Factory(factory, *args))
+    return placeholder
+
+
+def _arguments(record: ProviderRecord) -> tuple[list[AnyProvider], dict[str, AnyProvider]]:
+    args: list[AnyProvider] = []
+    kwargs: dict[str, AnyProvider] = {}
+    for position, (dep, target) in enumerate(zip(record.deps, record.links, strict=True)):
+        value: AnyProvider
+        if position in record.shell_edges and target is not None:
+            value = providers.Object(target.shell)
+        elif target is not None and target.provider is not None:
+            value = target.provider
+        elif dep.keyword is not None and dep.default is not UNSET:
+            continue  # missing optional argument: Python's default applies
+        else:
+            value = providers.Object(None if dep.default is UNSET else dep.default)
+        if dep.keyword is None:
+            args.append(value)
+        else:
+            kwargs[dep.keyword] = value
+    return args, kwargs

@@ -1,0 +1,203 @@
+"""What a class constructor or a factory needs: tokens read from type hints and ``Inject``.
+
+Type hints are read when the application bootstraps, so string annotations and
+``from __future__ import annotations`` work, and names defined after the decorated class are
+found. A parameter with a default is optional: when nothing provides it, the default is used.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import sys
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Union
+
+from nestpy.common.decorators import Inject
+from nestpy.common.providers import UNSET, Provider
+from nestpy.common.tokens import ForwardReference, Token
+from nestpy.core.errors.exceptions import InvalidTypeHintError
+
+_EMPTY = inspect.Parameter.empty
+_SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """One argument to inject: its token, how to pass it and what to do when it is missing."""
+
+    token: Token
+    index: int
+    keyword: str | None  # None: passed positionally
+    optional: bool = False
+    default: Any = UNSET
+    forward: bool = False
+
+
+class DependencyReader:
+    """Reads dependencies; ``fallback_names`` resolves names of classes the app knows about."""
+
+    def __init__(self, fallback_names: Mapping[str, Any]) -> None:
+        self._fallback = dict(fallback_names)
+
+    def of(self, spec: Provider) -> list[Dependency]:
+        """Dependencies of a provider spec (value providers have none; aliases have one)."""
+        if spec.use_class is not None:
+            return self.of_class(spec.use_class)
+        if spec.kind == "factory":
+            return [_inject_item(item, index) for index, item in enumerate(spec.inject)]
+        if spec.kind == "existing":
+            return [_inject_item(spec.use_existing, 0)]
+        return []
+
+    def of_class(self, cls: type[Any]) -> list[Dependency]:
+        """Dependencies of ``cls.__init__``, from its type hints."""
+        init = cls.__init__
+        if init is object.__init__:
+            return []
+        try:
+            parameters = list(inspect.signature(init).parameters.values())[1:]
+        except (TypeError, ValueError):  # builtins without a signature take nothing we inject
+            return []
+        module = sys.modules.get(cls.__module__)
+        globalns: dict[str, Any] = vars(module) if module is not None else {}
+        deps = []
+        for index, param in enumerate(parameters):
+            if param.kind in _SKIPPED_KINDS:
+                continue
+            hint, metadata = self._hint(cls, param, index, globalns)
+            deps.append(_param_dependency(cls, param, index, hint, metadata))
+        return deps
+
+    def _hint(
+        self, cls: type[Any], param: inspect.Parameter, index: int, globalns: dict[str, Any]
+    ) -> tuple[Any, tuple[Any, ...]]:
+        annotation = param.annotation
+        if isinstance(annotation, str):
+            annotation = self._eval(cls, param, index, annotation, globalns)
+        metadata: tuple[Any, ...] = ()
+        if typing.get_origin(annotation) is Annotated:
+            metadata = annotation.__metadata__
+            annotation = annotation.__origin__
+        if isinstance(annotation, typing.ForwardRef) and _token_of(metadata) is UNSET:
+            annotation = self._eval(cls, param, index, annotation.__forward_arg__, globalns)
+        return annotation, metadata
+
+    def _eval(
+        self,
+        cls: type[Any],
+        param: inspect.Parameter,
+        index: int,
+        source: str,
+        globalns: dict[str, Any],
+    ) -> Any:
+        local = {k: v for k, v in self._fallback.items() if k not in globalns}
+        try:
+            return eval(source, globalns, local)
+        except NameError as error:
+            try:
+                lenient = eval(source, globalns, _Lenient(globalns, local))
+            except Exception:
+                lenient = None
+            if typing.get_origin(lenient) is Annotated and (
+                _token_of(lenient.__metadata__) is not UNSET
+            ):
+                return lenient  # the token is given by Inject(...): the type may stay unknown
+            reason = f"has the type hint {source!r}, and {error}"
+        except Exception as error:
+            reason = f"has the type hint {source!r}, which fails to evaluate: {error!r}"
+        raise InvalidTypeHintError(target=cls, parameter=param.name, index=index, reason=reason)
+
+
+def _token_of(metadata: tuple[Any, ...]) -> Any:
+    marker = next((m for m in metadata if isinstance(m, Inject)), None)
+    return UNSET if marker is None else marker.token
+
+
+def _param_dependency(
+    cls: type[Any], param: inspect.Parameter, index: int, hint: Any, metadata: tuple[Any, ...]
+) -> Dependency:
+    has_default = param.default is not _EMPTY
+    keyword = None if param.kind is inspect.Parameter.POSITIONAL_ONLY else param.name
+    marker = next((m for m in metadata if isinstance(m, Inject)), None)
+    token: Any = hint
+    optional = has_default
+    if marker is not None:
+        optional = optional or marker.optional
+        if marker.token is not UNSET:
+            token = marker.token
+    if token is _EMPTY:
+        reason = "has no type hint"
+        raise InvalidTypeHintError(target=cls, parameter=param.name, index=index, reason=reason)
+    forward = isinstance(token, ForwardReference)
+    token = _strip_none(token.forward_fn() if forward else token)
+    return Dependency(
+        token=token,
+        index=index,
+        keyword=keyword,
+        optional=optional,
+        default=param.default if has_default else UNSET,
+        forward=forward,
+    )
+
+
+def _inject_item(item: Any, index: int) -> Dependency:
+    optional = False
+    if isinstance(item, Inject):
+        optional, item = item.optional, item.token
+    forward = isinstance(item, ForwardReference)
+    token = item.forward_fn() if forward else item
+    return Dependency(token=token, index=index, keyword=None, optional=optional, forward=forward)
+
+
+def _strip_none(hint: Any) -> Any:
+    """``Repo | None`` and ``Optional[Repo]`` inject ``Repo``."""
+    if typing.get_origin(hint) in (Union, types.UnionType):
+        args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return hint
+
+
+class _Unresolved:
+    """Stands in for an undefined name inside a hint whose token comes from ``Inject``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # lets typing accept it as a type
+        return self
+
+    def __or__(self, other: Any) -> _Unresolved:
+        return self
+
+    __ror__ = __or__
+
+    def __getitem__(self, item: Any) -> _Unresolved:
+        return self
+
+    def __getattr__(self, name: str) -> _Unresolved:
+        if name.startswith("__"):  # typing probes dunders; only dotted names stand in
+            raise AttributeError(name)
+        return self
+
+
+class _Lenient(dict[str, Any]):
+    def __init__(self, globalns: dict[str, Any], local: dict[str, Any]) -> None:
+        super().__init__(local)
+        self._globalns = globalns
+
+    def __missing__(self, key: str) -> Any:
+        if key in self._globalns:
+            return self._globalns[key]
+        if hasattr(builtins, key):
+            return getattr(builtins, key)
+        return _Unresolved(key)
+
+
+def callable_name(fn: Callable[..., Any]) -> str:
+    """The name of a factory, for messages."""
+    return getattr(fn, "__qualname__", None) or repr(fn)

@@ -1,0 +1,109 @@
+"""Link every dependency to the record it means in its module, then analyse the graph.
+
+Linking raises ``UnknownDependenciesError`` for anything a module cannot see. The analysis is
+one depth-first walk that finds provider cycles (allowed only through ``forward_ref`` to a
+class provider), makes request scope bubble up to dependents, and yields the instantiation
+order (dependencies first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, cast
+
+from nestpy.common.scopes import Scope
+from nestpy.core.dependencies import Dependency, DependencyReader
+from nestpy.core.errors.exceptions import CircularDependencyError, UnknownDependenciesError
+from nestpy.core.module_node import ModuleNode, ProviderRecord
+
+
+def link(record: ProviderRecord, node: ModuleNode, reader: DependencyReader) -> None:
+    """Read the dependencies of the active spec and find each in ``node``'s context."""
+    deps = reader.of(record.active)
+    record.deps = deps
+    record.links = [_find(record, node, deps, position) for position in range(len(deps))]
+
+
+def _find(
+    record: ProviderRecord, node: ModuleNode, deps: list[Dependency], position: int
+) -> ProviderRecord | None:
+    dep = deps[position]
+    found = node.lookup(dep.token)
+    if found is None and not dep.optional:
+        raise UnknownDependenciesError(
+            target=record.token,
+            dependencies=[d.token for d in deps],
+            index=position,
+            module=node.name,
+        )
+    return found
+
+
+def analyse(records: Iterable[ProviderRecord]) -> list[ProviderRecord]:
+    """Detect cycles, set ``request_scoped``/``transient``; return dependencies-first order."""
+    order: list[ProviderRecord] = []
+    state: dict[int, int] = {}  # 1: on the stack, 2: done
+    stack: list[ProviderRecord] = []
+
+    def visit(record: ProviderRecord) -> None:
+        state[id(record)] = 1
+        stack.append(record)
+        for position, (dep, target) in enumerate(zip(record.deps, record.links, strict=True)):
+            if target is None:
+                continue
+            seen = state.get(id(target), 0)
+            if seen == 1:
+                _close_cycle(record, position, dep, target, stack)
+            elif seen == 0:
+                visit(target)
+        _settle_scope(record)
+        stack.pop()
+        state[id(record)] = 2
+        order.append(record)
+
+    for record in records:
+        if state.get(id(record), 0) == 0:
+            visit(record)
+    for record in order:
+        for position in record.shell_edges:
+            target = record.links[position]
+            if target is not None and not target.is_static:
+                _raise_cycle(target, stack=[target, record])
+    return order
+
+
+def _close_cycle(
+    record: ProviderRecord,
+    position: int,
+    dep: Dependency,
+    target: ProviderRecord,
+    stack: list[ProviderRecord],
+) -> None:
+    active = target.active
+    shellable = active.kind == "class" and active.declared_scope() is Scope.DEFAULT
+    if not (dep.forward and shellable):
+        _raise_cycle(target, stack=stack[stack.index(target) :])
+    record.shell_edges.add(position)
+    if target.shell is None:
+        cls = cast(type[Any], active.use_class)  # a class provider, checked above
+        target.shell = cast(Any, cls).__new__(cls)
+
+
+def _raise_cycle(target: ProviderRecord, *, stack: list[ProviderRecord]) -> None:
+    chain = [r.token for r in stack] + [target.token]
+    raise CircularDependencyError(module=target.module_name or "the application", chain=chain)
+
+
+def _settle_scope(record: ProviderRecord) -> None:
+    active = record.active
+    links = [t for i, t in enumerate(record.links) if t is not None and i not in record.shell_edges]
+    if active.kind == "existing":
+        target = record.links[0] if record.links else None
+        record.transient = target is not None and target.transient
+        record.request_scoped = target is not None and target.request_scoped
+        return
+    if record.role == "core":
+        return  # core records come with their scope set
+    scope = active.declared_scope()
+    record.transient = scope is Scope.TRANSIENT
+    record.request_scoped = scope is Scope.REQUEST or any(t.request_scoped for t in links)

@@ -1,0 +1,1 @@
+"""DI and module errors: message builders and exception classes."""

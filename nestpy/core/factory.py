@@ -1,0 +1,94 @@
+"""``NestFactory`` and the bootstrap pipeline: scan, encapsulate, link, compile, instantiate."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+from nestpy.common.dynamic_module import DynamicModule
+from nestpy.common.providers import Provider
+from nestpy.common.tokens import REQUEST, Token
+from nestpy.core.application_context import NestApplicationContext
+from nestpy.core.compiler import build_containers, compile_records
+from nestpy.core.container import ModulesContainer
+from nestpy.core.dependencies import DependencyReader
+from nestpy.core.dependency_graph import analyse, link
+from nestpy.core.encapsulation import Encapsulation
+from nestpy.core.injector import Injector
+from nestpy.core.instance_loader import load_instances
+from nestpy.core.module_node import ProviderRecord
+from nestpy.core.module_ref import ModuleRef
+from nestpy.core.request_context import request_record
+from nestpy.core.scanner import Scanner
+
+
+class NestFactory:
+    """Creates applications from a root module."""
+
+    @staticmethod
+    async def create_application_context(
+        module: type[Any] | DynamicModule,
+    ) -> NestApplicationContext:
+        """Bootstrap ``module``: every DI error is raised here; init hooks have run on return."""
+        app = NestApplicationContext(await bootstrap(module))
+        return await app.init()
+
+
+async def bootstrap(
+    module: type[Any] | DynamicModule,
+    *,
+    provider_overrides: Mapping[Token, Provider] | None = None,
+    module_overrides: Mapping[Any, Any] | None = None,
+) -> Injector:
+    """Build the application of ``module`` and instantiate its static providers (no hooks)."""
+    scanner = Scanner(module_overrides=module_overrides, provider_overrides=provider_overrides)
+    modules = scanner.scan(module)
+    refs = _add_module_refs(modules)
+    Encapsulation(modules, {REQUEST: request_record()}).apply()
+    reader = DependencyReader(_known_names(modules))
+    records = [record for node in modules.nodes.values() for record in node.records()]
+    for record in records:
+        if record.node is not None and record.role != "core":
+            link(record, record.node, reader)
+    order = analyse(records)
+    compile_records(order)
+    build_containers(modules)
+    injector = Injector(modules, order, reader)
+    for ref in refs:
+        ref.bind(injector)
+    await load_instances(order)
+    return injector
+
+
+def _add_module_refs(modules: ModulesContainer) -> list[ModuleRef]:
+    refs = []
+    for node in modules.nodes.values():
+        ref = ModuleRef(node)
+        record = ProviderRecord(Provider(ModuleRef, use_value=ref), node, "core")
+        node.providers = {ModuleRef: record, **node.providers}
+        refs.append(ref)
+    return refs
+
+
+def _known_names(modules: ModulesContainer) -> dict[str, Any]:
+    """Class names known to the application, to resolve string hints of locally defined classes.
+
+    Names shared by two different classes are left out rather than guessed.
+    """
+    names: dict[str, Any] = {}
+    ambiguous: set[str] = set()
+    for node in modules.nodes.values():
+        candidates: list[Any] = [node.metatype]
+        for record in node.records():
+            candidates += [record.token, record.spec.use_class]
+            if record.override is not None:
+                candidates.append(record.override.use_class)
+        for value in candidates:
+            if inspect.isclass(value):
+                known = names.setdefault(value.__name__, value)
+                if known is not value:
+                    ambiguous.add(value.__name__)
+    for name in ambiguous:
+        del names[name]
+    return names

@@ -1,0 +1,114 @@
+"""Find a token's record and call its dependency-injector provider (``get``/``resolve``/``create``).
+
+Nothing is resolved here: every instance comes from calling a compiled provider, inside the
+context id's ``contextvars.Context`` for request-scoped ones.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from dependency_injector import providers
+
+from nestpy.common.providers import Provider
+from nestpy.common.tokens import Token
+from nestpy.core.compiler import compile_records
+from nestpy.core.container import ModulesContainer
+from nestpy.core.dependencies import DependencyReader
+from nestpy.core.dependency_graph import analyse, link
+from nestpy.core.errors.exceptions import (
+    InvalidClassError,
+    InvalidClassScopeError,
+    UnknownElementError,
+)
+from nestpy.core.module_node import ModuleNode, ProviderRecord
+from nestpy.core.request_context import ContextStore
+
+
+def _scoped(token: Token) -> Callable[[], Any]:
+    def fail() -> Any:
+        raise InvalidClassScopeError(token=token)
+
+    return fail
+
+
+class Injector:
+    """The compiled application: records by token and the request contexts."""
+
+    def __init__(
+        self, modules: ModulesContainer, order: list[ProviderRecord], reader: DependencyReader
+    ) -> None:
+        if modules.root is None:
+            msg = "the modules container has no root module"
+            raise ValueError(msg)
+        self.modules = modules
+        self.root: ModuleNode = modules.root
+        self.order = order
+        self.reader = reader
+        self.contexts = ContextStore()
+        self.records: dict[Token, ProviderRecord] = {}
+        for node in reversed(modules.nodes.values()):  # the first registration wins...
+            for record in [*node.controllers.values(), *node.providers.values()]:
+                self.records[record.token] = record
+        self.records.update(self.root.imported)  # ...except what the root module sees
+        self.records.update(self.root.providers)
+        self.records.update(self.root.controllers)
+        self.getters = {token: _getter(record) for token, record in self.records.items()}
+        own = {**self.root.providers, **self.root.controllers}
+        self.root_getters = {token: _getter(record) for token, record in own.items()}
+
+    def find(self, token: Token, node: ModuleNode | None, *, strict: bool) -> ProviderRecord:
+        """The record of ``token``: in ``node`` only when strict, else anywhere."""
+        if strict:
+            node = node or self.root
+            record = node.providers.get(token) or node.controllers.get(token)
+        else:
+            record = self.records.get(token)
+        if record is None:
+            raise UnknownElementError(token=token)
+        return record
+
+    def get(self, record: ProviderRecord) -> Any:
+        """The shared instance of a static record; scoped ones need ``resolve``."""
+        if not record.is_static or record.provider is None:
+            raise InvalidClassScopeError(token=record.token)
+        return record.provider()
+
+    async def resolve(self, record: ProviderRecord, context_id: Hashable | None) -> Any:
+        """A request-scoped instance for ``context_id`` (a new context when ``None``)."""
+        provider = record.provider
+        if provider is None:
+            raise UnknownElementError(token=record.token)
+        if not record.request_scoped:
+            return provider()  # transient: a new instance; static: the shared one
+        context = contextvars.Context() if context_id is None else self.contexts.get(context_id)
+        value = context.run(provider)
+        if inspect.isawaitable(value):
+            value = await value
+        return value
+
+    async def create(self, cls: type[Any], node: ModuleNode) -> Any:
+        """Instantiate an unregistered class with dependencies seen from ``node``."""
+        if not inspect.isclass(cls):
+            raise InvalidClassError(value=cls)
+        record = ProviderRecord(Provider(cls, use_class=cls), node)
+        link(record, node, self.reader)
+        analyse([record])
+        record.transient = True  # a new instance on every create()
+        compile_records([record])
+        provider = record.provider
+        if provider is None:
+            raise InvalidClassError(value=cls)
+        value = contextvars.Context().run(provider) if record.request_scoped else provider()
+        if inspect.isawaitable(value):
+            value = await value
+        return value
+
+
+def _getter(record: ProviderRecord) -> Callable[[], Any]:
+    if record.is_static and isinstance(record.provider, providers.Provider):
+        return record.provider
+    return _scoped(record.token)

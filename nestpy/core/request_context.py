@@ -1,0 +1,79 @@
+"""Request scope: one ``contextvars.Context`` per context id, and the ``REQUEST`` token.
+
+Request-scoped providers compile to ``ContextLocalSingleton``, which keeps one instance per
+``contextvars.Context``. Resolving with a context id runs the provider inside that id's
+context, so the same id sees the same instances and different ids see different ones.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import weakref
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any
+
+from dependency_injector import providers
+
+from nestpy.common.providers import Provider
+from nestpy.common.tokens import REQUEST
+from nestpy.core.module_node import ProviderRecord
+
+_request: contextvars.ContextVar[Any] = contextvars.ContextVar("nestpy_request")
+
+
+def current_request() -> Any:
+    """The request registered for the context being resolved, else ``None``."""
+    return _request.get(None)
+
+
+def request_record() -> ProviderRecord:
+    """The ``REQUEST`` token: request-scoped, visible in every module."""
+    record = ProviderRecord(Provider(REQUEST, use_factory=current_request), None, "core")
+    record.provider = providers.Callable(current_request)
+    record.request_scoped = True
+    return record
+
+
+class ContextStore:
+    """Contexts by context id.
+
+    Ids that support weak references are held weakly (the context goes when the id object
+    goes); others (strings, ints, tuples) live in a bounded LRU map. ``release`` drops an id
+    at once.
+    """
+
+    def __init__(self, max_strong: int = 10_000) -> None:
+        self._weak: weakref.WeakKeyDictionary[Any, contextvars.Context] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._strong: OrderedDict[Hashable, contextvars.Context] = OrderedDict()
+        self._max_strong = max_strong
+
+    def get(self, context_id: Hashable) -> contextvars.Context:
+        """The context of ``context_id``, created empty on first use."""
+        try:
+            context = self._weak.get(context_id)
+        except TypeError:  # not weakly referenceable
+            context = self._strong.get(context_id)
+            if context is None:
+                context = self._strong[context_id] = contextvars.Context()
+                if len(self._strong) > self._max_strong:
+                    self._strong.popitem(last=False)
+            else:
+                self._strong.move_to_end(context_id)
+            return context
+        if context is None:
+            context = self._weak[context_id] = contextvars.Context()
+        return context
+
+    def register_request(self, request: Any, context_id: Hashable) -> None:
+        """Make ``REQUEST`` inject ``request`` for providers resolved with ``context_id``."""
+        self.get(context_id).run(_request.set, request)
+
+    def release(self, context_id: Hashable) -> None:
+        """Forget the context (and request-scoped instances) of ``context_id``."""
+        try:
+            self._weak.pop(context_id, None)
+        except TypeError:
+            self._strong.pop(context_id, None)

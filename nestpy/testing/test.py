@@ -1,0 +1,109 @@
+"""``Test.create_testing_module(...)``: build a module for tests, with overridden providers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from nestpy.common.decorators import Module
+from nestpy.common.dynamic_module import DynamicModule
+from nestpy.common.providers import Provider
+from nestpy.common.tokens import Token
+from nestpy.core.factory import bootstrap
+from nestpy.testing.testing_module import TestingModule
+
+
+class Test:
+    """Entry point of the testing utilities (Nest's ``Test``)."""
+
+    __test__ = False  # not a pytest test class
+
+    @staticmethod
+    def create_testing_module(
+        *,
+        imports: Sequence[Any] = (),
+        providers: Sequence[Any] = (),
+        controllers: Sequence[Any] = (),
+        exports: Sequence[Any] = (),
+    ) -> TestingModuleBuilder:
+        """Start a testing module with this metadata; finish with ``await ....compile()``.
+
+        >>> module = await (Test.create_testing_module(providers=[Service, Repo])
+        ...                 .override_provider(Repo).use_value(FakeRepo())
+        ...                 .compile())
+        >>> module.get(Service).repo   # the FakeRepo
+        """
+        root = type("RootTestModule", (), {"__module__": __name__})
+        root = Module(
+            imports=imports, providers=providers, controllers=controllers, exports=exports
+        )(root)
+        return TestingModuleBuilder(root)
+
+
+class TestingModuleBuilder:
+    """Collects overrides; ``compile()`` bootstraps the module with them."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, root: type[Any]) -> None:
+        self._root = root
+        self._providers: dict[Token, Provider] = {}
+        self._modules: dict[Any, Any] = {}
+
+    def override_provider(self, token: Token) -> OverrideBy:
+        """Replace ``token`` wherever it is provided: ``.use_value/.use_class/.use_factory``."""
+        return OverrideBy(self, token)
+
+    def override_module(self, module: type[Any] | DynamicModule) -> OverrideModuleBy:
+        """Replace an imported module (the same class, or the same ``DynamicModule`` object)."""
+        return OverrideModuleBy(self, module)
+
+    def _set_provider(self, provider: Provider) -> TestingModuleBuilder:
+        self._providers[provider.token] = provider
+        return self
+
+    def _set_module(self, module: Any, replacement: Any) -> TestingModuleBuilder:
+        self._modules[module] = replacement
+        return self
+
+    async def compile(self) -> TestingModule:
+        """Bootstrap: overrides are installed with dependency-injector's ``override()``."""
+        injector = await bootstrap(
+            self._root, provider_overrides=self._providers, module_overrides=self._modules
+        )
+        return await TestingModule(injector).init()
+
+
+class OverrideBy:
+    """The second half of ``override_provider(token)``."""
+
+    def __init__(self, builder: TestingModuleBuilder, token: Token) -> None:
+        self._builder = builder
+        self._token = token
+
+    def use_value(self, value: Any) -> TestingModuleBuilder:
+        """Inject ``value`` instead."""
+        return self._builder._set_provider(Provider(self._token, use_value=value))
+
+    def use_class(self, cls: type[Any]) -> TestingModuleBuilder:
+        """Instantiate ``cls`` instead (its dependencies are resolved in the same module)."""
+        return self._builder._set_provider(Provider(self._token, use_class=cls))
+
+    def use_factory(
+        self, *, factory: Callable[..., Any], inject: Sequence[Any] = ()
+    ) -> TestingModuleBuilder:
+        """Call ``factory(*inject)`` instead (sync or async)."""
+        provider = Provider(self._token, use_factory=factory, inject=inject)
+        return self._builder._set_provider(provider)
+
+
+class OverrideModuleBy:
+    """The second half of ``override_module(module)``."""
+
+    def __init__(self, builder: TestingModuleBuilder, module: Any) -> None:
+        self._builder = builder
+        self._module = module
+
+    def use_module(self, replacement: type[Any] | DynamicModule) -> TestingModuleBuilder:
+        """Import ``replacement`` wherever the original module is imported."""
+        return self._builder._set_module(self._module, replacement)
