@@ -27,7 +27,6 @@ from nestpy.core.module_ref import ModuleRef
 from nestpy.errors import NestpyError
 
 __all__ = [
-    "REQUEST",
     "BeforeApplicationShutdown",
     "CircularDependencyError",
     "ConfigurableModuleBuilder",
@@ -49,6 +48,7 @@ __all__ = [
     "OnModuleDestroy",
     "OnModuleInit",
     "Provider",
+    "REQUEST",
     "Scope",
     "UnknownDependenciesError",
     "UnknownElementError",

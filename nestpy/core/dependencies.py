@@ -14,7 +14,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, NamedTuple, Union
 
 from nestpy.common.decorators import Inject
 from nestpy.common.providers import UNSET, Provider
@@ -23,6 +23,39 @@ from nestpy.core.errors.exceptions import InvalidTypeHintError
 
 _EMPTY = inspect.Parameter.empty
 _SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+_POSITIONAL_ONLY = inspect.Parameter.POSITIONAL_ONLY
+_POSITIONAL_OR_KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
+_KEYWORD_ONLY = inspect.Parameter.KEYWORD_ONLY
+
+
+class _Param(NamedTuple):
+    name: str
+    kind: Any
+    default: Any
+    annotation: Any
+
+
+def _parameters(fn: Any) -> list[_Param]:
+    """The parameters of ``fn``; read from the code object for plain functions (fast)."""
+    if type(fn) is not types.FunctionType or hasattr(fn, "__wrapped__"):
+        parameters = inspect.signature(fn).parameters.values()
+        return [_Param(p.name, p.kind, p.default, p.annotation) for p in parameters]
+    code = fn.__code__
+    positional, keyword_only = code.co_argcount, code.co_kwonlyargcount
+    defaults = fn.__defaults__ or ()
+    keyword_defaults = fn.__kwdefaults__ or {}
+    annotations = fn.__annotations__
+    first_default = positional - len(defaults)
+    result = []
+    kind: Any
+    for i, name in enumerate(code.co_varnames[: positional + keyword_only]):
+        if i < positional:
+            kind = _POSITIONAL_ONLY if i < code.co_posonlyargcount else _POSITIONAL_OR_KEYWORD
+            default = defaults[i - first_default] if i >= first_default else _EMPTY
+        else:
+            kind, default = _KEYWORD_ONLY, keyword_defaults.get(name, _EMPTY)
+        result.append(_Param(name, kind, default, annotations.get(name, _EMPTY)))
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +92,7 @@ class DependencyReader:
         if init is object.__init__:
             return []
         try:
-            parameters = list(inspect.signature(init).parameters.values())[1:]
+            parameters = _parameters(init)[1:]
         except (TypeError, ValueError):  # builtins without a signature take nothing we inject
             return []
         module = sys.modules.get(cls.__module__)
@@ -73,11 +106,12 @@ class DependencyReader:
         return deps
 
     def _hint(
-        self, cls: type[Any], param: inspect.Parameter, index: int, globalns: dict[str, Any]
+        self, cls: type[Any], param: _Param, index: int, globalns: dict[str, Any]
     ) -> tuple[Any, tuple[Any, ...]]:
         annotation = param.annotation
-        if isinstance(annotation, str):
-            annotation = self._eval(cls, param, index, annotation, globalns)
+        for _ in range(2):  # "'Repo'" under postponed annotations is a string of a string
+            if isinstance(annotation, str):
+                annotation = self._eval(cls, param, index, annotation, globalns)
         metadata: tuple[Any, ...] = ()
         if typing.get_origin(annotation) is Annotated:
             metadata = annotation.__metadata__
@@ -89,11 +123,23 @@ class DependencyReader:
     def _eval(
         self,
         cls: type[Any],
-        param: inspect.Parameter,
+        param: _Param,
         index: int,
         source: str,
         globalns: dict[str, Any],
     ) -> Any:
+        found = globalns.get(source, _EMPTY) if source.isidentifier() else _EMPTY
+        if found is not _EMPTY:
+            return found  # the common case, a plain class name: no eval needed
+        try:
+            return eval(source, globalns)
+        except NameError:
+            pass  # maybe a class defined in a function: try the names the application knows
+        except Exception as error:
+            reason = f"has the type hint {source!r}, which fails to evaluate: {error!r}"
+            raise InvalidTypeHintError(
+                target=cls, parameter=param.name, index=index, reason=reason
+            ) from None
         local = {k: v for k, v in self._fallback.items() if k not in globalns}
         try:
             return eval(source, globalns, local)
@@ -118,7 +164,7 @@ def _token_of(metadata: tuple[Any, ...]) -> Any:
 
 
 def _param_dependency(
-    cls: type[Any], param: inspect.Parameter, index: int, hint: Any, metadata: tuple[Any, ...]
+    cls: type[Any], param: _Param, index: int, hint: Any, metadata: tuple[Any, ...]
 ) -> Dependency:
     has_default = param.default is not _EMPTY
     keyword = None if param.kind is inspect.Parameter.POSITIONAL_ONLY else param.name
