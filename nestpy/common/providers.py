@@ -66,6 +66,10 @@ class Provider:
             )
             if present
         ]
+        try:
+            hash(token)
+        except TypeError:
+            raise InvalidProviderError(token=token, unhashable=True) from None
         if len(given) != 1:
             raise InvalidProviderError(token=token, given=given)
         if use_class is not None and not inspect.isclass(use_class):

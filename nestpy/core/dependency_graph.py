@@ -40,30 +40,38 @@ def _find(
 
 
 def analyse(records: Iterable[ProviderRecord]) -> list[ProviderRecord]:
-    """Detect cycles, set ``request_scoped``/``transient``; return dependencies-first order."""
+    """Detect cycles, set ``request_scoped``/``transient``; return dependencies-first order.
+
+    An iterative depth-first walk, so long dependency chains cannot hit the recursion limit.
+    """
     order: list[ProviderRecord] = []
     state: dict[int, int] = {}  # 1: on the stack, 2: done
     stack: list[ProviderRecord] = []
-
-    def visit(record: ProviderRecord) -> None:
-        state[id(record)] = 1
-        stack.append(record)
-        for position, (dep, target) in enumerate(zip(record.deps, record.links, strict=True)):
-            if target is None:
+    positions: list[int] = []
+    for start in records:
+        if state.get(id(start), 0):
+            continue
+        state[id(start)] = 1
+        stack.append(start)
+        positions.append(0)
+        while stack:
+            record, position = stack[-1], positions[-1]
+            if position < len(record.deps):
+                positions[-1] += 1
+                target = record.links[position]
+                seen = state.get(id(target), 0) if target is not None else 2
+                if target is not None and seen == 1:
+                    _close_cycle(record, position, record.deps[position], target, stack)
+                elif target is not None and seen == 0:
+                    state[id(target)] = 1
+                    stack.append(target)
+                    positions.append(0)
                 continue
-            seen = state.get(id(target), 0)
-            if seen == 1:
-                _close_cycle(record, position, dep, target, stack)
-            elif seen == 0:
-                visit(target)
-        _settle_scope(record)
-        stack.pop()
-        state[id(record)] = 2
-        order.append(record)
-
-    for record in records:
-        if state.get(id(record), 0) == 0:
-            visit(record)
+            _settle_scope(record)
+            stack.pop()
+            positions.pop()
+            state[id(record)] = 2
+            order.append(record)
     for record in order:
         for position in record.shell_edges:
             target = record.links[position]

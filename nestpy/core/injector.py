@@ -51,13 +51,13 @@ class Injector:
         self.contexts = ContextStore()
         self.records: dict[Token, ProviderRecord] = {}
         for node in reversed(modules.nodes.values()):  # the first registration wins...
-            for record in [*node.controllers.values(), *node.providers.values()]:
+            for record in node.records():
                 self.records[record.token] = record
         self.records.update(self.root.imported)  # ...except what the root module sees
         self.records.update(self.root.providers)
         self.records.update(self.root.controllers)
         self.getters = {token: _getter(record) for token, record in self.records.items()}
-        own = {**self.root.providers, **self.root.controllers}
+        own = {record.token: record for record in self.root.records()}
         self.root_getters = {token: _getter(record) for token, record in own.items()}
 
     def find(self, token: Token, node: ModuleNode | None, *, strict: bool) -> ProviderRecord:
@@ -65,6 +65,8 @@ class Injector:
         if strict:
             node = node or self.root
             record = node.providers.get(token) or node.controllers.get(token)
+            if record is None and token is node.metatype:
+                record = node.instance_record
         else:
             record = self.records.get(token)
         if record is None:

@@ -119,6 +119,7 @@ async def test_module_classes_can_inject_providers() -> None:
 
     app = await NestFactory.create_application_context(WithDeps)
     assert seen == [app.get(Repo)]
+    assert isinstance(app.get(WithDeps), WithDeps)  # the module instance, as in Nest
 
 
 async def test_each_module_compiles_to_a_dependency_injector_container() -> None:

@@ -184,6 +184,12 @@ def test_a_provider_needs_exactly_one_use_argument() -> None:
     with pytest.raises(InvalidProviderError) as caught:
         Provider("X", use_class=42)  # type: ignore[arg-type]
     assert str(caught.value) == "Provider('X'): use_class must be a class, got 42."
+    with pytest.raises(InvalidProviderError) as caught:
+        Provider(["X"], use_value=1)  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "Provider(['X']): the token must be hashable (a class, a string or another hashable "
+        "object)."
+    )
 
 
 async def test_an_invalid_providers_entry_fails_at_bootstrap() -> None:
@@ -198,3 +204,18 @@ async def test_an_invalid_providers_entry_fails_at_bootstrap() -> None:
         "The item at index [1] of the M \"providers\" array is not valid: 'not a provider'. "
         "Expected a class or a Provider(...)."
     )
+
+
+async def test_a_dependency_chain_longer_than_the_recursion_limit_bootstraps() -> None:
+    length = 3000
+    chain = [Provider("P0", use_value=0)] + [
+        Provider(f"P{i}", use_factory=lambda previous: previous + 1, inject=[f"P{i - 1}"])
+        for i in range(1, length)
+    ]
+
+    @Module(providers=chain)
+    class M:
+        pass
+
+    app = await NestFactory.create_application_context(M)
+    assert app.get(f"P{length - 1}") == length - 1

@@ -126,9 +126,12 @@ class InvalidProviderError(NestpyError, TypeError):
         given: Sequence[str] = (),
         bad_class: Any = None,
         entry: tuple[str, str, int, Any] | None = None,
+        unhashable: bool = False,
     ) -> None:
         self.token = token
-        if entry is not None:
+        if unhashable:
+            text = messages.unhashable_token_message(repr(token))
+        elif entry is not None:
             module, array, index, value = entry
             text = messages.invalid_provider_entry_message(module, array, index, repr(value))
         else:

@@ -117,6 +117,14 @@ def invalid_provider_message(token: str, given: Sequence[str], bad_class: str | 
     )
 
 
+def unhashable_token_message(token: str) -> str:
+    """A ``Provider(...)`` whose token cannot be a dictionary key."""
+    return (
+        f"Provider({token}): the token must be hashable (a class, a string or another "
+        "hashable object)."
+    )
+
+
 def circular_dependency_message(module: str, chain: Sequence[str]) -> str:
     """A provider cycle whose closing edge is not a ``forward_ref`` to a class provider."""
     return (
