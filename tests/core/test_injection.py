@@ -218,3 +218,24 @@ async def test_a_missing_dependency_names_target_index_and_module() -> None:
         "Nest can't resolve dependencies of the Service (?, DB_URL). Please make sure that the "
         "argument Repo at index [0] is available in the DataModule context."
     )
+
+
+async def test_string_types_inside_annotated_are_resolved_only_when_they_are_the_token() -> None:
+    class Cache:
+        pass
+
+    class User:
+        def __init__(
+            self,
+            cache: Annotated["Cache", Inject(optional=True)],
+            other: Annotated["Undefined | None", Inject("OTHER")] = None,  # noqa: F821
+        ) -> None:
+            self.cache, self.other = cache, other
+
+    @Module(providers=[Cache, User, Provider("OTHER", use_value="o")])
+    class M:
+        pass
+
+    app = await NestFactory.create_application_context(M)
+    assert app.get(User).cache is app.get(Cache)
+    assert app.get(User).other == "o"
