@@ -1,4 +1,4 @@
-"""Connection status values and a replaying, de-duplicating status stream.
+"""Connection status values, a replaying de-duplicating status stream, and event listeners.
 
 ``StatusStream`` behaves like Nest's ``ReplaySubject(1)`` piped through
 ``distinctUntilChanged``: every consumer first gets the latest status (if any), then each new,
@@ -8,10 +8,14 @@ different one, for as long as it iterates.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
 from enum import StrEnum
+from typing import Any
 
-__all__ = ["MqttStatus", "StatusStream"]
+__all__ = ["EventEmitter", "MqttStatus", "StatusStream"]
+
+logger = logging.getLogger("nestpy_mqtt.connection")
 
 
 class MqttStatus(StrEnum):
@@ -90,3 +94,30 @@ class StatusStream:
             seen = self._version
             for value in self._history[start:]:
                 yield value
+
+
+class EventEmitter:
+    """Named callbacks (``on(event, cb)``); a failing callback is logged, never propagated."""
+
+    def __init__(self, events: Iterable[str]) -> None:
+        self.events = frozenset(events)
+        self._listeners: dict[str, list[Callable[..., Any]]] = {}
+
+    def on(self, event: str, callback: Callable[..., Any]) -> None:
+        """Call ``callback(*args)`` each time ``event`` is emitted."""
+        if event not in self.events:
+            msg = f"Unknown MQTT event {event!r}; expected one of {', '.join(sorted(self.events))}"
+            raise ValueError(msg)
+        self._listeners.setdefault(event, []).append(callback)
+
+    def has(self, event: str) -> bool:
+        """Whether anyone listens to ``event``."""
+        return event in self._listeners
+
+    def emit(self, event: str, *args: Any) -> None:
+        """Call the listeners of ``event``."""
+        for callback in self._listeners.get(event, ()):
+            try:
+                callback(*args)
+            except Exception:
+                logger.exception("%r listener %r failed", event, callback)

@@ -1,0 +1,231 @@
+"""Drive a paho client from the running asyncio loop, without a network thread.
+
+paho reports its socket through four callbacks (open, close, register write, unregister
+write); the loop watches the socket with ``add_reader``/``add_writer`` and calls paho's
+``loop_read``/``loop_write``, and a timer calls ``loop_misc`` for keepalive. This is paho's own
+``examples/loop_asyncio.py`` design (and aiomqtt's), with three additions:
+
+* replies published while paho is reading (from ``on_message``) are flushed in one
+  ``loop_write`` after the read, and publishes made elsewhere (tasks) in one ``call_soon``
+  flush per loop iteration; a writer is only registered when the socket buffer is full;
+* after a read that delivered messages, reading continues (bounded) while more are buffered, so
+  a burst costs one wake-up rather than one per packet;
+* while paho connects in a worker thread (the TCP/TLS handshake blocks), socket callbacks are
+  recorded and replayed on the loop thread afterwards, so the loop is never touched from
+  another thread.
+
+The module does not import paho: it works on anything with paho's four methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+logger = logging.getLogger("nestpy_mqtt.connection")
+
+_MISC_INTERVAL = 1.0
+_MAX_READS_PER_WAKEUP = 64
+
+
+class PahoLike(Protocol):
+    """The part of ``paho.mqtt.client.Client`` the bridge drives."""
+
+    def loop_read(self, max_packets: int = 1) -> Any: ...
+    def loop_write(self) -> Any: ...
+    def loop_misc(self) -> Any: ...
+    def want_write(self) -> bool: ...
+
+
+class LoopBridge:
+    """Socket callbacks for one paho client, on one asyncio loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, client: PahoLike) -> None:
+        self.loop = loop
+        self.client = client
+        self.messages = 0  # bumped by the connection for each message delivered
+        self._fd: int | None = None
+        self._sock: Any = None
+        self._writer = False
+        self._in_read = False
+        self._write_wanted = False
+        self._flush_scheduled = False
+        self._deferred: list[tuple[Callable[[Any], None], Any]] | None = None
+        self._misc: asyncio.TimerHandle | None = None
+        self._closed: asyncio.Future[None] | None = None
+
+    # paho callbacks: (client, userdata, sock) -------------------------------------------------
+    def on_socket_open(self, _client: Any, _userdata: Any, sock: Any) -> None:
+        """paho opened a socket: watch it for reading and start the keepalive timer."""
+        self._call(self._open, sock)
+
+    def on_socket_close(self, _client: Any, _userdata: Any, sock: Any) -> None:
+        """paho is about to close the socket: stop watching it."""
+        self._call(self._close, sock)
+
+    def on_socket_register_write(self, _client: Any, _userdata: Any, sock: Any) -> None:
+        """paho has bytes to send."""
+        self._call(self._register_write, sock)
+
+    def on_socket_unregister_write(self, _client: Any, _userdata: Any, sock: Any) -> None:
+        """paho has nothing left to send."""
+        self._call(self._unregister_write, sock)
+
+    def attach(self, client: Any) -> None:
+        """Install the four socket callbacks on a paho client."""
+        client.on_socket_open = self.on_socket_open
+        client.on_socket_close = self.on_socket_close
+        client.on_socket_register_write = self.on_socket_register_write
+        client.on_socket_unregister_write = self.on_socket_unregister_write
+
+    async def run_blocking(self, func: Callable[[], Any]) -> None:
+        """Run ``func`` (paho's blocking ``reconnect``) in a worker thread.
+
+        Socket callbacks made meanwhile are recorded and replayed on the loop thread. If the
+        caller is cancelled, the thread is still waited for before the cancellation goes on.
+        """
+        self._deferred = []
+        done = self.loop.run_in_executor(None, func)
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await done
+            raise
+        finally:
+            deferred, self._deferred = self._deferred or [], None
+            for action, sock in deferred:
+                action(sock)
+
+    async def disconnect(self, client: Any, timeout: float = 1.0) -> None:
+        """Send DISCONNECT and wait for paho to close the socket; force it after ``timeout``."""
+        if self._sock is None:
+            return
+        self._closed = self.loop.create_future()
+        client.disconnect()
+        client.loop_write()  # nearly always writes DISCONNECT and closes the socket at once
+        if self._sock is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._closed), timeout)
+        self._closed = None
+        self.force_close(client)
+
+    def force_close(self, client: Any) -> None:
+        """Stop watching the socket and close it under paho (which notices on its next call)."""
+        if self._sock is not None:
+            self.detach()
+            if (sock := client.socket()) is not None:
+                sock.close()
+
+    def detach(self) -> None:
+        """Stop watching any socket (the client is being discarded)."""
+        if self._sock is not None:
+            self._close(self._sock)
+
+    @property
+    def has_socket(self) -> bool:
+        """Whether a socket is being watched."""
+        return self._sock is not None
+
+    def _call(self, func: Callable[[Any], None], sock: Any) -> None:
+        if self._deferred is not None:
+            self._deferred.append((func, sock))
+        else:
+            func(sock)
+
+    # loop-thread actions ----------------------------------------------------------------------
+    def _open(self, sock: Any) -> None:
+        if self._sock is not None:
+            self._close(self._sock)
+        self._sock = sock
+        self._fd = sock.fileno()
+        self.loop.add_reader(self._fd, self._on_readable)
+        if self._write_wanted:
+            self._add_writer()
+        self._misc = self.loop.call_later(_MISC_INTERVAL, self._on_misc)
+
+    def _close(self, sock: Any) -> None:
+        if sock is not self._sock or self._fd is None:
+            return
+        self.loop.remove_reader(self._fd)
+        if self._writer:
+            self.loop.remove_writer(self._fd)
+        self._writer = False
+        self._write_wanted = False
+        self._sock = None
+        self._fd = None
+        if self._misc is not None:
+            self._misc.cancel()
+            self._misc = None
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)
+
+    def _register_write(self, _sock: Any) -> None:
+        self._write_wanted = True
+        if not self._in_read and not self._flush_scheduled and self._sock is not None:
+            # One flush for everything published during this loop iteration; cheaper than
+            # add_writer (two epoll_ctl calls) when the socket can take the bytes, as it
+            # nearly always can. A full socket falls back to add_writer in _flush.
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._sock is not None and self._write_wanted and not self._writer:
+            self._on_writable()
+            if self._sock is not None and self.client.want_write():
+                self._add_writer()
+
+    def _unregister_write(self, _sock: Any) -> None:
+        self._write_wanted = False
+        if self._writer and self._fd is not None:
+            self.loop.remove_writer(self._fd)
+        self._writer = False
+
+    def _add_writer(self) -> None:
+        if not self._writer and self._fd is not None:
+            self.loop.add_writer(self._fd, self._on_writable)
+            self._writer = True
+
+    # event loop callbacks ---------------------------------------------------------------------
+    def _on_readable(self) -> None:
+        client = self.client
+        self._in_read = True
+        try:
+            for _ in range(_MAX_READS_PER_WAKEUP):
+                before = self.messages
+                client.loop_read()
+                sock = self._sock
+                if sock is None:
+                    break
+                pending = getattr(sock, "pending", None)  # TLS: bytes already decrypted
+                if self.messages == before and not (pending is not None and pending()):
+                    break
+        except Exception:
+            logger.exception("Unexpected error while reading from the MQTT socket")
+        finally:
+            self._in_read = False
+        if self._write_wanted and self._sock is not None:
+            # Flush what on_message published in one write; paho believes the writer is
+            # registered already, so add it ourselves if the socket could not take everything.
+            self._on_writable()
+            if self._sock is not None and client.want_write():
+                self._add_writer()
+
+    def _on_writable(self) -> None:
+        try:
+            self.client.loop_write()
+        except Exception:
+            logger.exception("Unexpected error while writing to the MQTT socket")
+
+    def _on_misc(self) -> None:
+        self._misc = None
+        try:
+            self.client.loop_misc()
+        except Exception:
+            logger.exception("Unexpected error in the MQTT keepalive timer")
+        if self._sock is not None and self._misc is None:
+            self._misc = self.loop.call_later(_MISC_INTERVAL, self._on_misc)
