@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
+from types import TracebackType
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -11,7 +13,7 @@ from paho.mqtt.packettypes import PacketTypes
 from nestpy_mqtt.options import MqttOptions
 from nestpy_mqtt.properties import to_properties
 
-__all__ = ["build_client"]
+__all__ = ["build_client", "reconnect"]
 
 _CERT_REQS = {"required": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL, "none": ssl.CERT_NONE}
 
@@ -61,3 +63,26 @@ def build_client(opts: MqttOptions, client_id: str) -> mqtt.Client:
         opts.host, opts.port, opts.keepalive, clean_start=clean, properties=properties
     )
     return client
+
+
+def reconnect(client: mqtt.Client) -> None:
+    """Run paho's blocking ``reconnect()`` (DNS, TCP, TLS/WebSocket handshake, CONNECT).
+
+    paho 2.2 leaks the new socket when the TLS or WebSocket handshake fails; close what its
+    frames still hold, so that the failure does not leave an open file descriptor behind.
+    """
+    try:
+        client.reconnect()
+    except BaseException as exc:
+        _close_sockets_in(exc.__traceback__)
+        raise
+
+
+def _close_sockets_in(tb: TracebackType | None) -> None:
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_globals.get("__name__") == mqtt.__name__:
+            for value in list(frame.f_locals.values()):
+                if isinstance(value, socket.socket):
+                    value.close()
+        tb = tb.tb_next

@@ -17,6 +17,7 @@ from nestpy_mqtt.errors import (
     MqttClientIdConflictError,
     MqttConnectionError,
     MqttConnectionLostError,
+    MqttError,
 )
 from nestpy_mqtt.options import MqttOptions
 from nestpy_mqtt.status import EventEmitter, MqttStatus, StatusStream
@@ -121,16 +122,17 @@ class Supervisor:
                     raise last from None
             except (OSError, MqttConnectionError) as exc:
                 last = exc
+            why = last.message if isinstance(last, MqttError) else str(last)
             timeout = opts.connect_timeout
             if initial and timeout is not None and time.monotonic() - started + delay > timeout:
                 msg = (
                     f"Could not connect to the MQTT broker within {timeout:g} s "
-                    f"({attempts} attempts; last error: {last})"
+                    f"({attempts} attempts; last error: {why})"
                 )
-                raise self.error(MqttConnectionError, msg, str(last))
+                raise self.error(MqttConnectionError, msg, why)
             logger.warning(
                 "%s: waiting for the MQTT broker at %s (client id %r): %s; retrying in %.2f s",
-                *(self.name, self.url, self.client_id, last, delay),
+                *(self.name, self.url, self.client_id, why, delay),
             )
             await asyncio.sleep(delay)
             delay = min(delay * 2, opts.reconnect_max_delay)

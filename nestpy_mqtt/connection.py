@@ -26,7 +26,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from nestpy_mqtt._acks import PublishTracker, Subscription, SubscriptionTracker
 from nestpy_mqtt._loop_bridge import LoopBridge
-from nestpy_mqtt._paho_client import build_client
+from nestpy_mqtt._paho_client import build_client, reconnect
 from nestpy_mqtt._reconnect import EVENTS, Refused, Supervisor
 from nestpy_mqtt.errors import (
     MqttConnectionError,
@@ -308,7 +308,7 @@ class MqttConnection:
             raise MqttNotInitializedError(NOT_INITIALIZED)
         self._connack = connack = bridge.loop.create_future()
         try:
-            await bridge.run_blocking(client.reconnect)  # DNS + TCP/TLS handshake: a thread
+            await bridge.run_blocking(lambda: reconnect(client))  # blocking: in a thread
             try:
                 async with asyncio.timeout(self.options.handshake_timeout):
                     await connack

@@ -7,6 +7,9 @@ import base64
 import hashlib
 import json
 import os
+import shutil
+import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +30,7 @@ from nestpy_mqtt.errors import (
 )
 from nestpy_mqtt.options import MqttOptions
 from nestpy_mqtt.status import MqttStatus, StatusStream
-from nestpy_mqtt.testing import MosquittoBroker, free_port
+from nestpy_mqtt.testing import MosquittoBroker, MosquittoNotFoundError, free_port
 
 pytestmark = pytest.mark.mqtt
 
@@ -406,3 +409,157 @@ def test_options_are_not_shared_between_connections() -> None:
         MqttConnection(options, on_message=noop).client_id
         != MqttConnection(options, on_message=noop).client_id
     )
+
+
+# more behaviour -----------------------------------------------------------------------------
+async def test_no_local_subscription_option(
+    mqtt_broker: MosquittoBroker, connection_factory: Factory
+) -> None:
+    inbox = Inbox()
+    conn = connection_factory(mqtt_broker.url, on_message=inbox, protocol_version=5)
+    await conn.connect()
+    await conn.subscribe("nolocal/own", qos=1, no_local=True)
+    await conn.subscribe("nolocal/all", qos=1)
+    await conn.publish_and_wait("nolocal/own", b"mine", qos=1)
+    await conn.publish_and_wait("nolocal/all", b"seen", qos=1)
+    assert (await inbox.get()).payload == b"seen"
+    assert inbox.queue.empty()
+
+
+async def test_close_interrupts_connect(connection_factory: Factory) -> None:
+    conn = connection_factory(f"mqtt://127.0.0.1:{free_port()}")
+    connecting = asyncio.ensure_future(conn.connect())
+    await asyncio.sleep(0.1)
+    await conn.close()
+    with pytest.raises(MqttConnectionLostError, match="closed while connecting"):
+        await connecting
+    assert conn.status.current is X
+
+
+async def test_cancelled_connect_stops_retrying(connection_factory: Factory) -> None:
+    conn = connection_factory(f"mqtt://127.0.0.1:{free_port()}")
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(conn.connect(), 0.2)
+    task = conn._connect_task
+    await asyncio.sleep(0)
+    assert task is not None
+    assert task.done()
+
+
+async def test_link_down_subscribe_waits_and_qos0_publish_fails(
+    private_broker: MosquittoBroker, connection_factory: Factory
+) -> None:
+    inbox = Inbox()
+    conn = connection_factory(private_broker.url, on_message=inbox)
+    await conn.connect()
+    private_broker.stop()
+    await asyncio.wait_for(conn.status.wait_for(R), 5)
+    with pytest.raises(MqttPublishError, match="not connected"):
+        conn.publish("down/t", b"lost")
+    queued = conn.publish("down/t", b"queued", qos=1)  # QoS 1 waits for the reconnect
+    subscribing = asyncio.ensure_future(conn.subscribe("down/t", qos=1))
+    await asyncio.sleep(0.1)
+    assert not subscribing.done()
+    private_broker.start()
+    assert await asyncio.wait_for(subscribing, 5) == 1
+    assert queued is not None
+    await asyncio.wait_for(queued, 5)
+    conn.publish("down/t", b"after")
+    assert (await inbox.get()).payload in (b"queued", b"after")
+
+
+async def test_tls(
+    broker_factory: Callable[..., MosquittoBroker],
+    connection_factory: Factory,
+    tmp_path: Path,
+) -> None:
+    ca = _make_certificates(tmp_path)
+    tls_port = free_port()
+    broker = broker_factory(
+        extra_config=[
+            f"listener {tls_port} 127.0.0.1",
+            f"cafile {tmp_path / 'ca.crt'}",
+            f"certfile {tmp_path / 'server.crt'}",
+            f"keyfile {tmp_path / 'server.key'}",
+        ]
+    ).start()
+    url = f"mqtts://127.0.0.1:{tls_port}"
+    untrusted = connection_factory(url)
+    with pytest.raises(MqttConnectionError, match="TLS certificate verification failed"):
+        await untrusted.connect()  # fails at once, no retries
+
+    inbox = Inbox()
+    conn = connection_factory(url, tls={"ca_certs": ca}, on_message=inbox)
+    plain = connection_factory(broker.url)
+    await asyncio.gather(conn.connect(), plain.connect())
+    await conn.subscribe("tls/#")
+    big = os.urandom(300_000)
+    for i in range(50):
+        plain.publish(f"tls/{i}", b"x" * 20_000)
+    plain.publish("tls/big", big)
+    sizes = [len((await inbox.get()).payload) for _ in range(51)]
+    assert sizes == [20_000] * 50 + [300_000]
+
+
+def _make_certificates(directory: Path) -> str:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl not found")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], cwd=directory, check=True, capture_output=True)
+
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "1",
+        "-subj", "/CN=nestpy test CA")  # fmt: skip
+    run("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.crt", "-days", "1", "-extfile", "san.ext")  # fmt: skip
+    return str(directory / "ca.crt")
+
+
+async def test_malformed_broker_reply_is_a_connection_error(connection_factory: Factory) -> None:
+    """Something that is not an MQTT broker answers CONNECT with garbage."""
+
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(100)
+        writer.write(b"\x20\x09not-mqtt-at-all")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        url = f"mqtt://127.0.0.1:{port}"
+        conn = connection_factory(url, connect_timeout=0.3, client_id="svc-garbage")
+        with pytest.raises(MqttConnectionError) as info:
+            await conn.connect()
+    assert isinstance(info.value, NestpyError)
+    assert url in str(info.value)
+    assert "svc-garbage" in str(info.value)
+
+
+def test_mosquitto_broker_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broker = MosquittoBroker(persistence=True)
+    assert not broker.is_running
+    with broker:
+        port = broker.port
+        assert broker.is_running
+        assert broker.url == f"mqtt://127.0.0.1:{port}"
+        assert f"listener {port} 127.0.0.1" in broker.config_path.read_text()
+        broker.kill()
+        assert not broker.is_running
+        broker.restart()
+        assert broker.is_running
+        assert broker.port == port
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            pass
+    assert not broker.is_running
+
+    from nestpy_mqtt.testing import broker as broker_module
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(broker_module, "_SEARCH_DIRS", ())
+    with pytest.raises(MosquittoNotFoundError, match="apt-get install mosquitto"):
+        MosquittoBroker()
