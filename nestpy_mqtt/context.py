@@ -38,10 +38,7 @@ class MqttContext:
 
     def get_arg_by_index(self, index: int) -> Any:
         """Return one of ``get_args()``; ``None`` when out of range, as in Nest."""
-        try:
-            return self._args[index]
-        except IndexError:
-            return None
+        return self._args[index] if 0 <= index < len(self._args) else None
 
     @property
     def user_properties(self) -> dict[str, str]:

@@ -151,6 +151,7 @@ def test_context() -> None:
     assert ctx.get_args() == ("sensors/1/temperature/c", message)
     assert ctx.get_arg_by_index(1) is message
     assert ctx.get_arg_by_index(5) is None
+    assert ctx.get_arg_by_index(-1) is None
     assert ctx.user_properties == {}
     message.properties = to_properties(PacketTypes.PUBLISH, {"user_properties": {"a": "1"}})
     assert ctx.user_properties == {"a": "1"}
