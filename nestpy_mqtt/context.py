@@ -2,50 +2,114 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
+from nestpy.microservices.context import BaseRpcContext
+from nestpy_mqtt.properties import properties_to_dict
 
 if TYPE_CHECKING:
     from paho.mqtt.client import MQTTMessage
 
-__all__ = ["MqttContext"]
+__all__ = ["MqttContext", "MqttPacket"]
 
 
-class MqttContext:
+class MqttPacket:
+    """A received PUBLISH, in the shape of Nest's packet with Python names.
+
+    ``topic``, ``payload`` (bytes), ``qos``, ``retain``, ``dup``, ``mid`` and ``properties``:
+    the MQTT 5 properties with snake_case names (``properties.user_properties`` is a dict,
+    ``properties.response_topic``, ``properties.correlation_data``, ...; unset ones are None).
+    ``raw`` is paho's ``MQTTMessage``.
+    """
+
+    __slots__ = ("_properties", "raw")
+
+    def __init__(self, raw: MQTTMessage) -> None:
+        self.raw = raw
+        self._properties: SimpleNamespace | None = None
+
+    @property
+    def topic(self) -> str:
+        """The topic the message was published on."""
+        return self.raw.topic
+
+    @property
+    def payload(self) -> bytes:
+        """The payload as received."""
+        return bytes(self.raw.payload)
+
+    @property
+    def qos(self) -> int:
+        """The QoS the message was delivered with."""
+        return int(self.raw.qos)
+
+    @property
+    def retain(self) -> bool:
+        """Whether the message was a retained one."""
+        return bool(self.raw.retain)
+
+    @property
+    def dup(self) -> bool:
+        """The DUP flag."""
+        return bool(self.raw.dup)
+
+    @property
+    def mid(self) -> int:
+        """The packet id (0 for QoS 0)."""
+        return int(self.raw.mid)
+
+    @property
+    def properties(self) -> SimpleNamespace:
+        """MQTT 5 properties by snake_case name; ``user_properties`` is always a dict."""
+        if self._properties is None:
+            values = properties_to_dict(getattr(self.raw, "properties", None))
+            values.setdefault("user_properties", {})
+            for name in (
+                "response_topic",
+                "correlation_data",
+                "content_type",
+                "message_expiry_interval",
+                "payload_format_indicator",
+                "subscription_identifier",
+                "topic_alias",
+            ):
+                values.setdefault(name, None)
+            self._properties = SimpleNamespace(**values)
+        return self._properties
+
+    def __repr__(self) -> str:
+        return f"MqttPacket(topic={self.topic!r}, qos={self.qos}, mid={self.mid})"
+
+
+class MqttContext(BaseRpcContext):
     """The context of one MQTT message (Nest's ``MqttContext``).
 
     ``get_topic()`` is the concrete topic the message arrived on (a wildcard handler sees
-    ``sensors/1/temperature/c``, not its pattern); ``get_packet()`` is paho's ``MQTTMessage``:
-    ``.payload``, ``.qos``, ``.retain``, ``.mid`` and, with MQTT 5, ``.properties``
-    (``.properties.UserProperty``, ``.ResponseTopic``, ``.CorrelationData``...).
+    ``sensors/1/temperature/c``, not its pattern); ``get_packet()`` is the received packet
+    (``MqttPacket``: ``.properties.user_properties``, ``.qos``, ``.raw`` for paho's message).
     """
 
-    __slots__ = ("_args",)
+    __slots__ = ("_packet",)
 
-    def __init__(self, topic: str, packet: MQTTMessage) -> None:
-        self._args: tuple[str, MQTTMessage] = (topic, packet)
+    def __init__(self, topic: str, message: MQTTMessage) -> None:
+        super().__init__(topic, message)
+        self._packet: MqttPacket | None = None
 
     def get_topic(self) -> str:
-        """Return the topic the message was delivered on."""
-        return self._args[0]
+        """The topic the message was delivered on."""
+        return str(self.args[0])
 
-    def get_packet(self) -> MQTTMessage:
-        """Return the received packet (paho's ``MQTTMessage``)."""
-        return self._args[1]
-
-    def get_args(self) -> tuple[str, MQTTMessage]:
-        """Return ``(topic, packet)``, as Nest's ``BaseRpcContext.getArgs()``."""
-        return self._args
-
-    def get_arg_by_index(self, index: int) -> Any:
-        """Return one of ``get_args()``; ``None`` when out of range, as in Nest."""
-        return self._args[index] if 0 <= index < len(self._args) else None
+    def get_packet(self) -> MqttPacket:
+        """The received packet."""
+        if self._packet is None:
+            self._packet = MqttPacket(self.args[1])
+        return self._packet
 
     @property
     def user_properties(self) -> dict[str, str]:
-        """The MQTT 5 user properties of the packet as a dict (empty with MQTT 3.1.1)."""
-        props = getattr(self._args[1], "properties", None)
-        pairs = getattr(props, "UserProperty", None) if props is not None else None
-        return dict(pairs) if pairs else {}
+        """The MQTT 5 user properties of the packet (empty with MQTT 3.1.1)."""
+        return dict(self.get_packet().properties.user_properties)
 
     def __repr__(self) -> str:
-        return f"MqttContext(topic={self._args[0]!r})"
+        return f"MqttContext(topic={self.args[0]!r})"

@@ -158,7 +158,7 @@ class ClientProxy(ABC):
         """How many requests are waiting for replies."""
         return len(self._pending)
 
-    def handle_response(self, payload: bytes) -> None:
+    def handle_response(self, payload: bytes | bytearray) -> None:
         """Route a reply packet to its request; unknown ids and bad packets are dropped."""
         reply = decode_response(payload)
         if reply is None or not isinstance(reply.id, str):

@@ -88,7 +88,7 @@ class IncomingRequest:
     id: Any = None
 
 
-def parse_payload(payload: bytes) -> Any:
+def parse_payload(payload: bytes | bytearray) -> Any:
     """Parse a payload as JSON, falling back to its text as Nest's ``parseMessage`` does."""
     try:
         return json.loads(payload)
@@ -96,7 +96,7 @@ def parse_payload(payload: bytes) -> Any:
         return payload.decode("utf-8", errors="replace")
 
 
-def decode_request(payload: bytes, channel: str) -> IncomingRequest:
+def decode_request(payload: bytes | bytearray, channel: str) -> IncomingRequest:
     """Decode what a server received on ``channel`` (Nest's ``IncomingRequestDeserializer``).
 
     A JSON object with a ``pattern`` or ``data`` key is a Nest packet; anything else (plain JSON,
@@ -119,7 +119,7 @@ class IncomingResponse:
     is_disposed: bool = False
 
 
-def decode_response(payload: bytes) -> IncomingResponse | None:
+def decode_response(payload: bytes | bytearray) -> IncomingResponse | None:
     """Decode a reply (Nest's ``IncomingResponseDeserializer``); None if it is not one.
 
     Unlike Nest 11, a non-JSON reply is logged and dropped instead of crashing the client.

@@ -109,7 +109,11 @@ class Server(ABC):
     # -- dispatch ------------------------------------------------------------------------------
 
     def handle_packet(
-        self, channel: str, payload: bytes, context: BaseRpcContext, reply: ReplyFn
+        self,
+        channel: str,
+        payload: bytes | bytearray,
+        context: BaseRpcContext,
+        reply: ReplyFn,
     ) -> None:
         """Handle one received message. Never raises: one bad message cannot stop the server."""
         if not self._accepting:

@@ -147,11 +147,19 @@ def test_context() -> None:
     message.payload = b"{}"
     ctx = MqttContext(message.topic, message)
     assert ctx.get_topic() == "sensors/1/temperature/c"
-    assert ctx.get_packet() is message
+    assert ctx.get_packet().raw is message
+    assert (ctx.get_packet().topic, ctx.get_packet().mid, ctx.get_packet().payload) == (
+        "sensors/1/temperature/c",
+        3,
+        b"{}",
+    )
+    assert ctx.get_packet().properties.user_properties == {}
     assert ctx.get_args() == ("sensors/1/temperature/c", message)
     assert ctx.get_arg_by_index(1) is message
     assert ctx.get_arg_by_index(5) is None
     assert ctx.get_arg_by_index(-1) is None
     assert ctx.user_properties == {}
     message.properties = to_properties(PacketTypes.PUBLISH, {"user_properties": {"a": "1"}})
+    ctx = MqttContext(message.topic, message)
     assert ctx.user_properties == {"a": "1"}
+    assert ctx.get_packet().properties.user_properties == {"a": "1"}

@@ -1,0 +1,73 @@
+"""Find the handler methods of an application's controllers and register them on a server."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from nestpy.microservices.context import RequestContext
+from nestpy.microservices.decorators import pattern_metadata
+from nestpy.microservices.enhancers import Pipeline
+from nestpy.microservices.handler import InstanceScope, MessageHandler
+from nestpy.microservices.server import Server
+
+if TYPE_CHECKING:
+    from nestpy.core.application_context import NestApplicationContext
+
+logger = logging.getLogger("nestpy.microservices")
+
+
+def _request_scope(app: NestApplicationContext, controller: type) -> InstanceScope:
+    async def resolve(request: RequestContext) -> tuple[Any, Callable[[], None]]:
+        context_id = object()
+        app.register_request_by_context_id(request, context_id)
+        instance: Any = await app.resolve(controller, context_id)
+        return instance, lambda: app.release_context(context_id)
+
+    return resolve
+
+
+def _handler_methods(controller: type) -> list[tuple[str, Callable[..., Any]]]:
+    return [
+        (name, member)
+        for name, member in inspect.getmembers(controller, inspect.isfunction)
+        if pattern_metadata(member)
+    ]
+
+
+def bind_handlers(app: NestApplicationContext, server: Server) -> list[MessageHandler]:
+    """Register every ``@MessagePattern``/``@EventPattern`` of ``app``'s controllers on ``server``.
+
+    Handlers limited to another transport are skipped. Static controllers are taken from the
+    container once; request-scoped ones (or ones depending on request-scoped providers) are
+    resolved for each message.
+    """
+    bound: list[MessageHandler] = []
+    for controller in app.controllers:
+        methods = _handler_methods(controller)
+        if not methods:
+            continue
+        request_scoped = app.is_request_scoped(controller)
+        instance: Any = None if request_scoped else app.get(controller)
+        scope = _request_scope(app, controller) if request_scoped else None
+        for name, function in methods:
+            method = function if instance is None else getattr(instance, name)
+            pipeline = Pipeline(controller, function)
+            for meta in pattern_metadata(function):
+                if meta.transport is not None and meta.transport != server.transport_id:
+                    continue
+                for route in meta.routes:
+                    handler = MessageHandler(
+                        route,
+                        method,
+                        is_event=meta.is_event,
+                        extras=meta.extras,
+                        run_in_thread=meta.run_in_thread,
+                        scope=scope,
+                        pipeline=pipeline,
+                    )
+                    server.add_handler(handler)
+                    bound.append(handler)
+    return bound

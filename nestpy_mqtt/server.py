@@ -1,0 +1,99 @@
+"""``ServerMqtt``: a microservice server on MQTT, speaking NestJS's wire format."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from nestpy.microservices.server import Server
+from nestpy.microservices.transports import Transport
+from nestpy_mqtt.connection import MqttConnection
+from nestpy_mqtt.context import MqttContext
+from nestpy_mqtt.options import MqttOptions
+from nestpy_mqtt.status import StatusStream
+from nestpy_mqtt.topics import HandlerMatcher, reply_topic, shared_subscription
+
+if TYPE_CHECKING:
+    import paho.mqtt.client as mqtt
+
+logger = logging.getLogger("nestpy.mqtt.server")
+
+
+class ServerMqtt(Server):
+    """Subscribes every handler pattern (with its QoS) and answers on ``<topic>/reply``.
+
+    ``max_concurrency`` bounds the handler calls running at once (a flood queues instead of
+    exhausting memory); ``drain_timeout`` bounds how long ``close()`` waits for in-flight
+    handlers to finish and reply before disconnecting.
+    """
+
+    transport_id = Transport.MQTT
+
+    def __init__(
+        self,
+        options: MqttOptions | None = None,
+        *,
+        max_concurrency: int | None = None,
+        drain_timeout: float = 10.0,
+    ) -> None:
+        self.options = options or MqttOptions()
+        super().__init__(max_concurrency=max_concurrency)
+        self.drain_timeout = drain_timeout
+        self._matcher = HandlerMatcher()
+        self._connection = MqttConnection(self.options, on_message=self._on_message, name="server")
+
+    @property
+    def status(self) -> StatusStream:
+        """The connection status: ``connected``, ``disconnected``, ``reconnecting``, ``closed``."""
+        return self._connection.status
+
+    def on(self, event: str, callback: Callable[..., Any]) -> None:
+        """Attach a listener to a connection event (``connect``, ``error``, ...)."""
+        self._connection.on(event, callback)
+
+    def unwrap(self) -> mqtt.Client:
+        """The underlying paho client (after ``listen()``)."""
+        return self._connection.unwrap()
+
+    def match_route(self, route: str) -> str | None:
+        """An exact key wins, else the first wildcard or ``$share`` key that matches (Nest)."""
+        if route in self.handlers:
+            return route
+        return self._matcher.match(route)
+
+    def subscription_topic(self, route: str) -> str:
+        """The topic filter subscribed for a handler route (with the shared group, if any)."""
+        group = self.options.shared_group
+        return shared_subscription(group, route) if group else route
+
+    async def listen(self) -> None:
+        """Connect and subscribe every handler route; returns once all subscriptions are granted."""
+        self._matcher = HandlerMatcher(self.handlers)
+        await self._connection.connect()
+        defaults = self.options.subscribe_options
+        for route, entry in self.handlers.items():
+            first = entry[0] if isinstance(entry, list) else entry
+            qos = first.extras.get("qos", defaults.qos)
+            await self._connection.subscribe(
+                self.subscription_topic(route),
+                qos,
+                no_local=defaults.no_local,
+                retain_as_published=defaults.retain_as_published,
+                retain_handling=defaults.retain_handling,
+            )
+            logger.info("Mapped {%s} (QoS %d)", self.subscription_topic(route), qos)
+
+    def _on_message(self, message: mqtt.MQTTMessage) -> None:
+        topic = message.topic
+        publish = self._connection.publish
+        reply_to = reply_topic(topic)
+        self.handle_packet(
+            topic, message.payload, MqttContext(topic, message), lambda p: publish(reply_to, p)
+        )
+
+    async def close(self) -> None:
+        """Stop taking messages, let in-flight handlers reply (``drain_timeout``), disconnect."""
+        self.stop_accepting()
+        await self.drain(self.drain_timeout)
+        await self._connection.close()
