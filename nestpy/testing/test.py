@@ -10,6 +10,9 @@ from nestpy.common.dynamic_module import DynamicModule
 from nestpy.common.providers import Provider
 from nestpy.common.tokens import Token
 from nestpy.core.factory import bootstrap
+from nestpy.core.scanner import Scanner
+from nestpy.microservices.clients_module import ClientsModule
+from nestpy.testing.in_memory import InMemoryBroker, InMemoryClient, InMemoryOptions
 from nestpy.testing.testing_module import TestingModule
 
 
@@ -49,6 +52,8 @@ class TestingModuleBuilder:
         self._root = root
         self._providers: dict[Token, Provider] = {}
         self._modules: dict[Any, Any] = {}
+        self._in_memory_broker: InMemoryBroker | None = None
+        self._on_compile: list[Callable[[TestingModule], None]] = []
 
     def override_provider(self, token: Token) -> OverrideBy:
         """Replace ``token`` wherever it is provided: ``.use_value/.use_class/.use_factory``."""
@@ -57,6 +62,22 @@ class TestingModuleBuilder:
     def override_module(self, module: type[Any] | DynamicModule) -> OverrideModuleBy:
         """Replace an imported module (the same class, or the same ``DynamicModule`` object)."""
         return OverrideModuleBy(self, module)
+
+    def use_in_memory_transport(self, broker: InMemoryBroker | None = None) -> TestingModuleBuilder:
+        """Replace every ``ClientsModule`` client (any transport) with an ``InMemoryClient``.
+
+        The clients and ``TestingModule.create_microservice()`` share ``broker`` (default: a
+        new broker private to this module), so a module written for ``Transport.MQTT`` is
+        tested without a broker. An explicit ``override_provider`` of a client wins.
+
+        >>> module = await (Test.create_testing_module(imports=[AppModule])
+        ...                 .use_in_memory_transport().compile())
+        >>> app = await module.create_microservice()
+        >>> await module.get("MATH_SERVICE").send("sum", [1, 2])
+        3
+        """
+        self._in_memory_broker = broker or InMemoryBroker()
+        return self
 
     def _set_provider(self, provider: Provider) -> TestingModuleBuilder:
         self._providers[provider.token] = provider
@@ -68,10 +89,33 @@ class TestingModuleBuilder:
 
     async def compile(self) -> TestingModule:
         """Bootstrap: overrides are installed with dependency-injector's ``override()``."""
+        providers = dict(self._providers)
+        broker = self._in_memory_broker
+        if broker is not None:
+            for token in self._client_tokens():
+                providers.setdefault(token, _in_memory_client_provider(token, broker))
         injector = await bootstrap(
-            self._root, provider_overrides=self._providers, module_overrides=self._modules
+            self._root, provider_overrides=providers, module_overrides=self._modules
         )
-        return await TestingModule(injector).init()
+        module = TestingModule(injector)
+        module._in_memory_broker = broker
+        for callback in self._on_compile:
+            callback(module)
+        return await module.init()
+
+    def _client_tokens(self) -> list[Token]:
+        """The tokens of every client registered through ``ClientsModule`` in the graph."""
+        modules = Scanner(module_overrides=self._modules).scan(self._root)
+        return [
+            token
+            for node in modules.nodes.values()
+            if node.metatype is ClientsModule
+            for token in node.exports
+        ]
+
+
+def _in_memory_client_provider(token: Token, broker: InMemoryBroker) -> Provider:
+    return Provider(token, use_factory=lambda: InMemoryClient(InMemoryOptions(broker=broker)))
 
 
 class OverrideBy:
