@@ -1,0 +1,1 @@
+"""The math client sample: ``python -m samples.math_client``."""

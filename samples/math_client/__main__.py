@@ -1,0 +1,3 @@
+from samples.math_client.main import main
+
+main()

@@ -1,0 +1,3 @@
+from samples.math_service.main import main
+
+main()
