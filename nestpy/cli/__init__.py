@@ -1,0 +1,5 @@
+"""The ``nestpy`` command: ``run``, ``graph`` and ``new`` (``nestpy --help``)."""
+
+from nestpy.cli.main import main
+
+__all__ = ["main"]
