@@ -160,13 +160,21 @@ def pick_broker(*, allow_amqtt: bool = True) -> Iterator[BrokerChoice]:
             why = f"nothing answers at {url} and mosquitto is not installed: "
         with _amqtt(why) as choice:
             yield choice
+    elif wanted == "amqtt":
+        msg = "NESTPY_DEMO_BROKER=amqtt: this sample needs MQTT 5 or shared subscriptions"
+        raise NoBrokerError(msg)
     else:
-        msg = (
-            f"nothing answers at {url} and mosquitto is not installed "
-            "(Debian/Ubuntu: apt-get install mosquitto; macOS: brew install mosquitto)"
+        start = (
+            f"{why}mosquitto is not installed"
+            if wanted == "mosquitto"
+            else (f"nothing answers at {url} and mosquitto is not installed")
         )
+        msg = f"{start} (Debian/Ubuntu: apt-get install mosquitto; macOS: brew install mosquitto)"
         raise NoBrokerError(msg)
 
 
 if __name__ == "__main__":  # ``python -m samples.brokers``: print the kind the demo would use
-    print(which(allow_amqtt="--no-amqtt" not in sys.argv[1:]))
+    try:
+        print(which(allow_amqtt="--no-amqtt" not in sys.argv[1:]))
+    except NoBrokerError:
+        print("none")

@@ -1,0 +1,3 @@
+from samples.hybrid_nest.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The sensor fleet sample: ``python -m samples.sensor_fleet``."""

@@ -1,0 +1,3 @@
+from samples.sensor_fleet.main import main
+
+main()
