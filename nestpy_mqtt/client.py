@@ -41,6 +41,7 @@ class ClientMqtt(ClientProxy):
             self.options.protocol_version, self.options.user_properties
         )
         self._reply_subscriptions: dict[str, asyncio.Future[int]] = {}
+        self._connecting: asyncio.Future[None] | None = None
 
     @property
     def status(self) -> StatusStream:
@@ -83,8 +84,16 @@ class ClientMqtt(ClientProxy):
         return data, None
 
     async def _ensure_connected(self) -> None:
-        if not self._connection.is_connected:
-            await self._connection.connect()
+        if self._connection.is_connected:
+            return
+        # One shared, shielded attempt: a request that times out or is cancelled while the
+        # client (re)connects must not cancel the connection's reconnect loop, which
+        # MqttConnection.connect() does when its last waiter gives up.
+        task = self._connecting
+        if task is None or task.done():
+            task = self._connecting = asyncio.ensure_future(self._connection.connect())
+            task.add_done_callback(_retrieve)
+        await asyncio.shield(task)
 
     async def _ensure_reply_subscription(self, route: str) -> None:
         subscribed = self._reply_subscriptions.get(route)
@@ -121,3 +130,9 @@ class ClientMqtt(ClientProxy):
         sent = self._publish(route, payload, options)
         if sent is not None:
             await sent
+
+
+def _retrieve(task: asyncio.Future[None]) -> None:
+    # The callers awaiting it got the error; a failure nobody awaited any more is not news.
+    if not task.cancelled():
+        task.exception()

@@ -10,6 +10,7 @@ from nestpy.microservices.server import Server
 from nestpy.microservices.transports import Transport
 from nestpy_mqtt.connection import MqttConnection
 from nestpy_mqtt.context import MqttContext
+from nestpy_mqtt.errors import MqttPublishError
 from nestpy_mqtt.options import MqttOptions
 from nestpy_mqtt.status import StatusStream
 from nestpy_mqtt.topics import HandlerMatcher, reply_topic, shared_subscription
@@ -88,9 +89,16 @@ class ServerMqtt(Server):
         topic = message.topic
         publish = self._connection.publish
         reply_to = reply_topic(topic)
-        self.handle_packet(
-            topic, message.payload, MqttContext(topic, message), lambda p: publish(reply_to, p)
-        )
+
+        def reply(payload: bytes) -> None:
+            # A reply ready while the link is down is lost (QoS 0 is not queued): say so once,
+            # instead of failing the handler's task and replying again with an error.
+            try:
+                publish(reply_to, payload)
+            except MqttPublishError as exc:
+                logger.warning("A reply was lost: %s", exc)
+
+        self.handle_packet(topic, message.payload, MqttContext(topic, message), reply)
 
     async def close(self) -> None:
         """Stop taking messages, let in-flight handlers reply (``drain_timeout``), disconnect."""

@@ -186,19 +186,21 @@ class ClientProxy(ABC):
 
     async def _request_last(self, pattern: Any, data: Any, timeout: float | None) -> Any:
         request_id, route, payload, options = self._prepare(pattern, data)
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._pending[request_id] = pending = _Pending(future)
-        timer = None
-        if timeout is not None:
-            timer = loop.call_later(timeout, pending.fail, RequestTimeoutError(pattern, timeout))
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = _Pending(future)
+        # The timeout bounds the whole request: connecting (or reconnecting), the reply
+        # subscription and the publish, not only the wait for the reply.
+        deadline = asyncio.timeout(timeout)
         try:
-            await self._publish_request(route, payload, options)
-            return await future
+            async with deadline:
+                await self._publish_request(route, payload, options)
+                return await future
+        except TimeoutError:
+            if deadline.expired():
+                raise RequestTimeoutError(pattern, timeout or 0) from None
+            raise
         finally:
             self._pending.pop(request_id, None)
-            if timer is not None:
-                timer.cancel()
 
     async def _request_stream(
         self, pattern: Any, data: Any, timeout: float | None
@@ -207,7 +209,14 @@ class ClientProxy(ABC):
         queue: asyncio.Queue[Any] = asyncio.Queue()
         self._pending[request_id] = _Pending(None, queue)
         try:
-            await self._publish_request(route, payload, options)
+            deadline = asyncio.timeout(timeout)
+            try:
+                async with deadline:
+                    await self._publish_request(route, payload, options)
+            except TimeoutError:
+                if deadline.expired():
+                    raise RequestTimeoutError(pattern, timeout or 0) from None
+                raise
             while True:
                 try:
                     item = await asyncio.wait_for(queue.get(), timeout)

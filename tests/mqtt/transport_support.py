@@ -4,7 +4,11 @@ wire sniffer, and the broker-log view of what a client sent (SUBSCRIBE/UNSUBSCRI
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import importlib.util
+import json
+import os
 import re
 import sys
 import time
@@ -64,7 +68,7 @@ class Harness:
     def __init__(self, url: str, protocol_version: int = 4) -> None:
         self.url = url
         self.protocol_version = protocol_version
-        self._apps: list[NestMicroservice] = []
+        self.apps: list[NestMicroservice] = []
         self._clients: list[ClientMqtt] = []
 
     def options(self, **overrides: Any) -> MqttOptions:
@@ -72,19 +76,32 @@ class Harness:
         values = {"url": self.url, "protocol_version": self.protocol_version, **FAST}
         return MqttOptions(**{**values, **overrides})
 
-    async def app(self, module: type, *, listen: bool = True, **options: Any) -> NestMicroservice:
-        """A microservice of ``module`` (listening unless ``listen=False``)."""
+    async def app(
+        self,
+        module: type,
+        *,
+        listen: bool = True,
+        server: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> NestMicroservice:
+        """A microservice of ``module`` (listening unless ``listen=False``); ``server`` holds
+        server options (``max_concurrency``, ``drain_timeout``: 2 s here)."""
         app = await create_microservice(
-            module, transport=Transport.MQTT, options=self.options(**options)
+            module,
+            transport=Transport.MQTT,
+            options=self.options(**options),
+            **{"drain_timeout": 2.0, **(server or {})},
         )
-        self._apps.append(app)
+        self.apps.append(app)
         if listen:
             await app.listen()
         return app
 
-    async def service(self, *controllers: type, **options: Any) -> NestMicroservice:
-        """A listening microservice made of ``controllers``."""
-        return await self.app(make_module(controllers), **options)
+    async def service(
+        self, *controllers: type, providers: Sequence[Any] = (), **options: Any
+    ) -> NestMicroservice:
+        """A listening microservice made of ``controllers`` (and ``providers``)."""
+        return await self.app(make_module(controllers, providers), **options)
 
     def client(self, **options: Any) -> ClientMqtt:
         """A new (not yet connected) client."""
@@ -99,7 +116,7 @@ class Harness:
         """Close every client, then every app."""
         for client in self._clients:
             await client.close()
-        for app in self._apps:
+        for app in self.apps:
             await app.close()
 
 
@@ -200,3 +217,57 @@ def client_packets(broker: MosquittoBroker, client_id: str) -> list[tuple[str, s
 def subscriptions(broker: MosquittoBroker, client_id: str) -> list[tuple[str, int | None]]:
     """The ``(topic, qos)`` of each SUBSCRIBE ``client_id`` sent, in order."""
     return [(t, q) for kind, t, q in client_packets(broker, client_id) if kind == "SUBSCRIBE"]
+
+
+def dynsec_broker(
+    make: Callable[..., MosquittoBroker], username: str, password: str, *, deny: str
+) -> MosquittoBroker:
+    """A started broker whose dynamic-security plugin refuses subscriptions to ``deny`` for
+    ``username`` (an ``acl_file`` only filters deliveries; it never refuses a SUBSCRIBE)."""
+    plugin = next(
+        (
+            path
+            for path in (
+                Path(d) / "mosquitto_dynamic_security.so"
+                for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib")
+            )
+            if path.exists()
+        ),
+        None,
+    )
+    if plugin is None:
+        pytest.skip("mosquitto_dynamic_security.so not found")
+    broker = make(
+        allow_anonymous=False,
+        extra_config=[
+            f"plugin {plugin}",
+            "plugin_opt_config_file {dir}/dynsec.json",
+            "log_type all",
+        ],
+    )
+    salt = os.urandom(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, 101)
+    allow_all = ("publishClientSend", "publishClientReceive", "subscribe", "unsubscribe")
+    config = {
+        "defaultACLAccess": dict.fromkeys(allow_all, True),
+        "clients": [
+            {
+                "username": username,
+                "password": base64.b64encode(digest).decode(),
+                "salt": base64.b64encode(salt).decode(),
+                "iterations": 101,
+                "roles": [{"rolename": "limited"}],
+            }
+        ],
+        "groups": [],
+        "roles": [
+            {
+                "rolename": "limited",
+                "acls": [
+                    {"acltype": "subscribePattern", "topic": deny, "priority": 0, "allow": False}
+                ],
+            }
+        ],
+    }
+    (broker.directory / "dynsec.json").write_text(json.dumps(config))
+    return broker.start()
