@@ -14,7 +14,7 @@ import sys
 
 
 async def serve(port: int) -> None:
-    from amqtt.broker import Broker  # the amqtt virtualenv only
+    from amqtt.broker import Broker  # type: ignore[import-not-found]  # .venv/amqtt only
 
     config = {
         "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},

@@ -86,7 +86,8 @@ class MathTour:
             await send("divide", {"dividend": "ten"})
             c.fail("divide 'ten' -> validation error", "no error")
         except RpcException as exc:
-            fields = sorted(".".join(map(str, e["loc"])) for e in exc.error["errors"])
+            errors = exc.get_error()["errors"]  # the error dict, as the service sent it
+            fields = sorted(".".join(map(str, e["loc"])) for e in errors)
             c.expect("divide 'ten' -> validation error, fields", fields, ["dividend", "divisor"])
 
         record = (

@@ -8,6 +8,7 @@ import random
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from nestpy_mqtt import MqttOptions
 
@@ -44,7 +45,7 @@ def publish_all(options: MqttOptions, messages: list[Message]) -> None:
     """Publish every reading with QoS 1 from one plain paho client (blocking, paho's thread)."""
     v5 = options.protocol_version == 5
     client = mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2,
+        CallbackAPIVersion.VERSION2,
         client_id=f"sensor-gateway-{os.getpid()}",
         protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
     )
