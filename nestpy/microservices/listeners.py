@@ -30,10 +30,15 @@ def _request_scope(app: NestApplicationContext, controller: type) -> InstanceSco
 
 
 def _handler_methods(controller: type) -> list[tuple[str, Callable[..., Any]]]:
+    # In definition order, the class's own methods before inherited ones, as Nest's metadata
+    # scanner walks the prototype chain: the order decides which of two overlapping wildcard
+    # handlers wins (``inspect.getmembers`` would sort them by name).
+    names = dict.fromkeys(name for cls in controller.__mro__ for name in vars(cls))
+    members = ((name, inspect.getattr_static(controller, name)) for name in names)
     return [
         (name, member)
-        for name, member in inspect.getmembers(controller, inspect.isfunction)
-        if pattern_metadata(member)
+        for name, member in members
+        if inspect.isfunction(member) and pattern_metadata(member)
     ]
 
 

@@ -22,7 +22,7 @@ from nestpy.microservices.codec import (
     encode_response,
 )
 from nestpy.microservices.context import BaseRpcContext
-from nestpy.microservices.exceptions import error_payload
+from nestpy.microservices.exceptions import RpcException, error_payload
 from nestpy.microservices.handler import MessageHandler
 from nestpy.microservices.patterns import route_from_channel
 from nestpy.microservices.transports import Transport
@@ -40,6 +40,15 @@ def no_event_handler_message(route: str) -> str:
     return (
         f"There is no matching event handler defined in the remote service. Event pattern: {route}"
     )
+
+
+def _event_failed(handler: MessageHandler, exc: Exception) -> None:
+    # Nobody receives an event handler's error: log it, RpcException (a validation failure,
+    # a guard's refusal) included, which Nest drops silently.
+    if isinstance(exc, RpcException):
+        logger.warning("Event handler %s failed: %s", handler.method_name, exc.get_error())
+    else:
+        error_payload(exc)  # logged by the RpcExceptionsHandler logger, as in Nest
 
 
 class Server(ABC):
@@ -208,7 +217,7 @@ class Server(ABC):
                 try:
                     handler.call_inline(packet.data, ctx)
                 except Exception as exc:
-                    error_payload(exc)  # logs it
+                    _event_failed(handler, exc)
             else:
                 self._spawn(lambda h=handler: self._run_event(h, packet, ctx))  # type: ignore[misc]
 
@@ -222,7 +231,7 @@ class Server(ABC):
             elif inspect.isawaitable(result):
                 await result
         except Exception as exc:
-            error_payload(exc)  # logs it
+            _event_failed(handler, exc)
 
     async def _run_event_request(
         self, handlers: list[MessageHandler], packet: IncomingRequest, ctx: Any, reply: ReplyFn
