@@ -71,10 +71,11 @@ def _export_label(entry: Any) -> str:
 
 def _controller(cls: type[Any]) -> ControllerInfo:
     info = ControllerInfo(cls.__name__)
-    members: dict[str, Any] = {}
-    for klass in reversed(cls.__mro__):  # definition order, subclasses overriding
-        members.update(vars(klass))
-    for name, member in members.items():
+    # The order bind_handlers registers them in: the class's own methods in definition order,
+    # then inherited ones (it decides which of two overlapping wildcards wins).
+    names = dict.fromkeys(name for klass in cls.__mro__ for name in vars(klass))
+    for name in names:
+        member = inspect.getattr_static(cls, name)
         if not inspect.isfunction(member):
             continue
         for meta in pattern_metadata(member):

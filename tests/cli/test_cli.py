@@ -232,3 +232,22 @@ def test_run_reports_a_bootstrap_error_in_one_message() -> None:
         out.stderr
     )
     assert "Traceback" not in out.stderr
+
+
+def test_the_library_is_quiet_unless_the_application_configures_logging() -> None:
+    code = (
+        "import asyncio\n"
+        "from nestpy.testing import Test\n"
+        "from tests.testing.apps import MqttAppModule\n"
+        "async def main():\n"
+        "    mod = await Test.create_testing_module(imports=[MqttAppModule])"
+        ".use_in_memory_transport().compile()\n"
+        "    async with await mod.create_microservice():\n"
+        "        assert await mod.get('MATH_SERVICE').send('sum', [1]) == 1\n"
+        "asyncio.run(main())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert (out.stdout, out.stderr) == ("", "")
