@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -36,7 +37,8 @@ class InMemoryBroker:
     def __init__(self) -> None:
         self._subscriptions: list[tuple[str, str | None, Deliver]] = []
         self._turns = itertools.count()
-        self.published: list[tuple[str, bytes]] = []
+        self.published: deque[tuple[str, bytes]] = deque(maxlen=10_000)
+        """The last messages published, for tests that check what went over the wire."""
 
     @classmethod
     def default(cls) -> InMemoryBroker:
@@ -52,7 +54,8 @@ class InMemoryBroker:
 
     def unsubscribe_all(self, deliver: Deliver) -> None:
         """Remove every subscription of ``deliver``."""
-        self._subscriptions = [s for s in self._subscriptions if s[2] is not deliver]
+        # Bound methods are equal, never identical, so compare with ==.
+        self._subscriptions = [s for s in self._subscriptions if s[2] != deliver]
 
     def publish(self, topic: str, payload: bytes) -> None:
         """Queue ``payload`` for every matching subscriber (one member of each shared group)."""

@@ -194,11 +194,6 @@ async def test_closing_the_microservice_closes_the_module_and_its_clients() -> N
     assert closed == ["probe"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="InMemoryBroker.unsubscribe_all compares bound methods with `is`, so a closed "
-    "in-memory server stays subscribed (nestpy/testing/in_memory.py)",
-)
 async def test_a_closed_in_memory_microservice_no_longer_answers() -> None:
     mod = await (
         Test.create_testing_module(imports=[MqttAppModule]).use_in_memory_transport().compile()
