@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,8 @@ from nestpy.core.module_node import ProviderRecord
 from nestpy.core.module_ref import ModuleRef
 from nestpy.core.request_context import request_record
 from nestpy.core.scanner import Scanner
+
+logger = logging.getLogger("nestpy.core")
 
 
 class NestFactory:
@@ -58,6 +61,8 @@ async def bootstrap(
     for ref in refs:
         ref.bind(injector)
     await load_instances(order)
+    for node in modules.nodes.values():
+        logger.info("%s dependencies initialized", node.name)
     return injector
 
 
