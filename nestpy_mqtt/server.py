@@ -10,7 +10,7 @@ from nestpy.microservices.server import Server
 from nestpy.microservices.transports import Transport
 from nestpy_mqtt.connection import MqttConnection
 from nestpy_mqtt.context import MqttContext
-from nestpy_mqtt.errors import MqttPublishError
+from nestpy_mqtt.errors import MqttNotInitializedError, MqttPublishError
 from nestpy_mqtt.options import MqttOptions
 from nestpy_mqtt.status import StatusStream
 from nestpy_mqtt.topics import HandlerMatcher, reply_topic, shared_subscription
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
 
 logger = logging.getLogger("nestpy.mqtt.server")
+
+NOT_INITIALIZED = 'Not initialized. Please call the "listen" method before accessing the server.'
+"""Nest's message, with nestpy's method name (Nest adds ``"/"startAllMicroservices"``)."""
 
 
 class ServerMqtt(Server):
@@ -55,7 +58,10 @@ class ServerMqtt(Server):
 
     def unwrap(self) -> mqtt.Client:
         """The underlying paho client (after ``listen()``)."""
-        return self._connection.unwrap()
+        try:
+            return self._connection.unwrap()
+        except MqttNotInitializedError:
+            raise MqttNotInitializedError(NOT_INITIALIZED) from None
 
     def match_route(self, route: str) -> str | None:
         """An exact key wins, else the first wildcard or ``$share`` key that matches (Nest)."""
