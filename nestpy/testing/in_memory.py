@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from nestpy.microservices.client_proxy import ClientProxy
 from nestpy.microservices.context import BaseRpcContext
+from nestpy.microservices.exceptions import ConnectionLostError
 from nestpy.microservices.server import Server
 from nestpy.microservices.topics import (
     HandlerMatcher,
@@ -147,7 +148,8 @@ class InMemoryClient(ClientProxy):
         """Nothing to connect to."""
 
     async def close(self) -> None:
-        """Forget the reply subscriptions."""
+        """Fail the pending requests and forget the reply subscriptions, as ``ClientMqtt``."""
+        self.fail_pending(ConnectionLostError("The client was closed."))
         self.options.broker.unsubscribe_all(self._on_reply)
         self._reply_routes.clear()
 

@@ -58,6 +58,7 @@ class ContractController:
         self.setup = setup
         self.events: list[Any] = []
         self.handled = 0
+        self.release = asyncio.Event()
 
     @MessagePattern("contract/sum")
     def sum(self, data: list[int]) -> int:
@@ -128,6 +129,12 @@ class ContractController:
     @MessagePattern("contract/qos/default")
     def qos_default(self, data: Any, ctx: BaseRpcContext) -> int | None:
         return self.setup.packet_qos(ctx) if self.setup.packet_qos else None
+
+    @MessagePattern("contract/hold")
+    async def hold(self, data: Any) -> Any:
+        self.handled += 1
+        await self.release.wait()
+        return data
 
     @MessagePattern("contract/work")
     async def work(self, data: int) -> int:

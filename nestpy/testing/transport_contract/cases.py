@@ -10,7 +10,11 @@ from typing import Any
 import pytest
 
 from nestpy.microservices.clients_module import ClientProxyFactory
-from nestpy.microservices.exceptions import RequestTimeoutError, RpcException
+from nestpy.microservices.exceptions import (
+    ConnectionLostError,
+    RequestTimeoutError,
+    RpcException,
+)
 from nestpy.testing.transport_contract._app import (
     AuditController,
     ContractController,
@@ -95,6 +99,18 @@ class RequestReplyContract(ContractBase):
         timeout = peers.setup.timeout
         assert await peers.client.send("contract/user_created", {"id": 2}, timeout=timeout) is None
         assert peers.controller.events == [({"id": 2}, "contract/user_created")]
+
+    async def test_close_fails_pending_requests_and_send_connects_again(self, peers: Peers) -> None:
+        """``close()`` fails the requests still waiting; a later ``send`` works again."""
+        timeout = peers.setup.timeout
+        waiting = asyncio.ensure_future(peers.client.send("contract/hold", 1, timeout=timeout))
+        await eventually(lambda: peers.controller.handled == 1)  # the service has it
+        await peers.client.close()
+        with pytest.raises(ConnectionLostError):
+            await waiting
+        assert peers.client.pending_requests == 0
+        peers.controller.release.set()
+        assert await peers.client.send("contract/sum", [1, 1], timeout=timeout) == 2
 
 
 class StreamContract(ContractBase):
