@@ -1,0 +1,190 @@
+"""nestpy client -> nestpy service over MQTT: requests/s or events/s, and latency percentiles.
+
+Run (a broker must be listening on the port; ``benchmarks/run.sh`` starts a private one)::
+
+    python -m benchmarks.mqtt --port 1884 --mode rpc --n 20000 --c 64
+
+It starts the service in ``--workers`` separate processes (``create_microservice`` with a
+``sum`` ``@MessagePattern`` and a ``counted`` ``@EventPattern``; more than one worker share the
+subscriptions through ``$share/bench/...``), drives it with ``ClientProxyFactory.create`` in
+this process, and prints one JSON line (see ``benchmarks/README.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from typing import Any
+
+from benchmarks import _common as common
+from nestpy import Controller, Module
+from nestpy.microservices import (
+    ClientProxy,
+    ClientProxyFactory,
+    EventPattern,
+    MessagePattern,
+    Transport,
+    create_microservice,
+)
+from nestpy_mqtt import MqttOptions
+
+IMPL = "nestpy"
+
+
+def options(args: argparse.Namespace, *, service: bool) -> MqttOptions:
+    """Broker URL, protocol and (for several service workers) the shared group."""
+    group = common.SHARED_GROUP if service and args.workers > 1 else None
+    return MqttOptions(
+        url=f"mqtt://{args.host}:{args.port}",
+        protocol_version=args.protocol,
+        shared_group=group,
+    )
+
+
+def build_module(worker: int) -> type[Any]:
+    """The service's module: the README's ``sum`` handler, an event counter, a count query."""
+    stats = common.EventStats()
+
+    @Controller()
+    class BenchController:
+        @MessagePattern(common.SUM)
+        def sum(self, numbers: list[int]) -> int:
+            return sum(numbers)
+
+        @EventPattern(common.EVENT)
+        def counted(self, data: dict[str, Any]) -> None:
+            stats.record(data)
+
+        @MessagePattern(common.count_topic(worker))
+        def count(self, query: dict[str, Any]) -> dict[str, Any]:
+            report = stats.report(bool(query.get("latencies")))
+            if query.get("reset"):
+                stats.reset()
+            return report
+
+    @Module(controllers=[BenchController])
+    class BenchModule: ...
+
+    return BenchModule
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """The service process: listen, print ``ready``, serve until SIGTERM."""
+    app = await create_microservice(
+        build_module(args.worker_index),
+        transport=Transport.MQTT,
+        options=options(args, service=True),
+    )
+    await app.listen()
+    print("ready", flush=True)
+    await app.run()
+
+
+async def run_rpc(client: ClientProxy, n: int, c: int) -> tuple[float, list[float]]:
+    """Send ``n`` requests with ``c`` in flight; return the elapsed time and each latency."""
+    latencies: list[float] = []
+    remaining = n
+    clock = time.perf_counter
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            sent = clock()
+            await client.send(common.SUM, [1, 2, 3])
+            latencies.append(clock() - sent)
+
+    started = clock()
+    await asyncio.gather(*(worker() for _ in range(min(c, n))))
+    return clock() - started, latencies
+
+
+async def emit_events(client: ClientProxy, n: int, c: int) -> None:
+    """Emit ``n`` events in batches of ``c``, each batch awaited (written to the socket)."""
+    for start in range(0, n, c):
+        await asyncio.gather(
+            *(client.emit(common.EVENT, common.event_data()) for _ in range(min(c, n - start)))
+        )
+
+
+async def collect(client: ClientProxy, args: argparse.Namespace, expected: int) -> dict[str, Any]:
+    """Poll every worker's count until ``expected`` events arrived or arrivals stop (2 s)."""
+    total, stalled_since = -1, time.monotonic()
+    while True:
+        reports = [
+            await client.send(common.count_topic(w), {"reset": False}, timeout=10)
+            for w in range(args.workers)
+        ]
+        now_total = sum(r["count"] for r in reports)
+        if now_total != total:
+            total, stalled_since = now_total, time.monotonic()
+        if total >= expected or time.monotonic() - stalled_since > 2.0:
+            break
+        await asyncio.sleep(0.02)
+    reports = [
+        await client.send(common.count_topic(w), {"reset": True, "latencies": True}, timeout=10)
+        for w in range(args.workers)
+    ]
+    return {
+        "count": sum(r["count"] for r in reports),
+        "last": max((r["last"] for r in reports if r["count"]), default=0.0),
+        "latencies": [x for r in reports for x in r["latencies"]],
+    }
+
+
+async def drive(args: argparse.Namespace, meter: common.CpuMeter) -> dict[str, Any]:
+    """The client side: warm up, then time ``args.n`` requests or events."""
+    client = ClientProxyFactory.create(
+        transport=Transport.MQTT, options=options(args, service=False)
+    )
+    await client.connect()
+    try:
+        if args.mode == "rpc":
+            answer = await client.send(common.SUM, [1, 2, 3], timeout=10)
+            if answer != 6:
+                raise RuntimeError(f"sum([1,2,3]) answered {answer!r}")
+            await run_rpc(client, args.warmup, args.c)
+            meter.start()
+            seconds, latencies = await run_rpc(client, args.n, args.c)
+            cpu = meter.per_message_us(args.n)
+            return common.result(IMPL, args, seconds, latencies, **cpu)
+        await emit_events(client, args.warmup, args.c)
+        await collect(client, args, args.warmup)  # also resets the counters
+        meter.start()
+        started = time.monotonic()
+        await emit_events(client, args.n, args.c)
+        got = await collect(client, args, args.n)
+        cpu = meter.per_message_us(got["count"])
+        seconds = got["last"] - started
+        return common.result(
+            IMPL,
+            args,
+            seconds,
+            got["latencies"],
+            done=got["count"],
+            lost=args.n - got["count"],
+            **cpu,
+        )
+    finally:
+        await client.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: ``--serve`` runs a service worker, otherwise the whole benchmark."""
+    args = common.parse_args(__doc__.splitlines()[0], argv)
+    if args.serve:
+        asyncio.run(serve(args))
+        return
+    services = common.start_services("benchmarks.mqtt", args)
+    try:
+        meter = common.cpu_meter(args, services)
+        data = asyncio.run(asyncio.wait_for(drive(args, meter), args.timeout))
+    finally:
+        common.stop_services(services)
+    common.emit_result(data)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

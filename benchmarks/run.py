@@ -1,0 +1,173 @@
+"""The whole MQTT suite in one go: a private Mosquitto, nestpy and raw paho, a ratio table.
+
+Run::
+
+    bash benchmarks/run.sh                  # or: python -m benchmarks.run
+    bash benchmarks/run.sh --repeat 1 --json results.json
+
+It starts a private Mosquitto on a free loopback port with ``max_queued_messages`` raised (at
+the default of 1,000 Mosquitto drops QoS 0 messages to a subscriber that falls behind), then
+runs ``benchmarks.mqtt`` and ``benchmarks.raw_paho`` as subprocesses for each row, alternating
+them, ``--repeat`` times, and keeps each one's best run (the machine may be shared). Rows:
+rpc with 1 and with 64 requests in flight, and events (QoS 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import ROOT
+from nestpy_mqtt.testing import MosquittoBroker
+
+IMPLS = {"nestpy": "benchmarks.mqtt", "raw-paho": "benchmarks.raw_paho"}
+
+
+def rows(args: argparse.Namespace) -> list[tuple[str, str, int, int]]:
+    """(label, mode, concurrency, n) for each row of the table."""
+    return [
+        ("rpc, 1 in flight", "rpc", 1, args.n_rpc1),
+        ("rpc, 64 in flight", "rpc", 64, args.n_rpc64),
+        ("events (QoS 0)", "events", 64, args.n_events),
+    ]
+
+
+def run_one(
+    module: str, port: int, broker_pid: int | None, mode: str, c: int, n: int, extra: Sequence[str]
+) -> dict[str, Any]:
+    """Run one driver; its JSON line, or ``{"error": ...}``."""
+    argv = [sys.executable, "-m", module, "--port", str(port), "--mode", mode]
+    argv += ["--n", str(n), "--c", str(c), *extra]
+    if broker_pid is not None:
+        argv += ["--broker-pid", str(broker_pid)]
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1]}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def rate(result: dict[str, Any]) -> float:
+    """The requests or events per second of a result (0 for a failed run)."""
+    return float(result.get("rps", result.get("eps", 0.0)))
+
+
+def cell(result: dict[str, Any] | None) -> str:
+    """``rate/s (p50 / p99 ms)`` for the table."""
+    if result is None or "error" in result:
+        return "failed: " + str((result or {}).get("error", "not run"))[:40]
+    lost = f", lost {result['lost']}" if result.get("lost") else ""
+    return (
+        f"{rate(result):,.0f}/s (p50 {result['p50_ms']:.2f}, p99 {result['p99_ms']:.2f} ms{lost})"
+    )
+
+
+def cpu(result: dict[str, Any]) -> float | None:
+    """CPU µs per message of client + service, if measured."""
+    if "client_cpu_us" not in result or "service_cpu_us" not in result:
+        return None
+    return float(result["client_cpu_us"]) + float(result["service_cpu_us"])
+
+
+def cpu_cell(result: dict[str, Any] | None) -> str:
+    """CPU µs per message: ``client + service``."""
+    if result is None or cpu(result) is None:
+        return "-"
+    return f"{result['client_cpu_us']:.0f} + {result['service_cpu_us']:.0f}"
+
+
+def ratio(ours: float | None, theirs: float | None) -> str:
+    """``ours / theirs`` as ``0.84x``, or ``-``."""
+    return f"{ours / theirs:.2f}x" if ours and theirs else "-"
+
+
+def table(
+    best: dict[tuple[str, str], dict[str, Any]],
+    leanest: dict[tuple[str, str], dict[str, Any]],
+    args: argparse.Namespace,
+) -> str:
+    """The Markdown table: each implementation's best run, the nestpy/raw ratio of rates, the
+    leanest run's CPU per message and the ratio it implies (raw CPU / nestpy CPU)."""
+    out = [
+        "| row | nestpy | raw paho | nestpy/raw "
+        "| CPU µs/msg client + service: nestpy | raw | nestpy/raw by CPU |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, *_ in rows(args):
+        ours, theirs = best.get(("nestpy", label)), best.get(("raw-paho", label))
+        by_rate = ratio(rate(ours), rate(theirs)) if ours and theirs else "-"
+        lean_ours, lean_theirs = leanest.get(("nestpy", label)), leanest.get(("raw-paho", label))
+        by_cpu = "-"
+        if lean_ours and lean_theirs:
+            by_cpu = ratio(cpu(lean_theirs), cpu(lean_ours))
+        out.append(
+            f"| {label} | {cell(ours)} | {cell(theirs)} | {by_rate} "
+            f"| {cpu_cell(lean_ours)} | {cpu_cell(lean_theirs)} | {by_cpu} |"
+        )
+    return "\n".join(out)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Options: sizes, repeats, protocol, workers, where to save the results."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per row and impl (best kept)")
+    parser.add_argument("--n-rpc1", type=int, default=3_000)
+    parser.add_argument("--n-rpc64", type=int, default=20_000)
+    parser.add_argument("--n-events", type=int, default=40_000)
+    parser.add_argument("--protocol", type=int, choices=(4, 5), default=4)
+    parser.add_argument("--workers", type=int, default=1, help="nestpy service processes")
+    parser.add_argument("--port", type=int, default=None, help="use this broker, not a private one")
+    parser.add_argument("--json", type=Path, default=None, help="also save every run here")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Start the broker, run every row, print the table."""
+    args = parse_args(argv)
+    broker = None
+    if args.port is None:
+        broker = MosquittoBroker(max_queued_messages=1_000_000).start()
+        process = getattr(broker, "_process", None)  # its CPU time goes in the results
+        port, broker_pid = broker.port, (process.pid if process is not None else None)
+    else:
+        port, broker_pid = args.port, None
+    started = time.monotonic()
+    every: list[dict[str, Any]] = []
+    best: dict[tuple[str, str], dict[str, Any]] = {}
+    leanest: dict[tuple[str, str], dict[str, Any]] = {}
+    try:
+        print(f"broker 127.0.0.1:{port}; MQTT {'5' if args.protocol == 5 else '3.1.1'}")
+        for attempt in range(args.repeat):
+            for label, mode, c, n in rows(args):
+                for impl, module in IMPLS.items():
+                    extra = ["--protocol", str(args.protocol)]
+                    if impl == "nestpy" and args.workers > 1:
+                        extra += ["--workers", str(args.workers)]
+                    result = run_one(module, port, broker_pid, mode, c, n, extra)
+                    every.append({"row": label, "attempt": attempt, **result, "impl": impl})
+                    print(f"  {impl:8} {label:18} run {attempt + 1}: {cell(result)}", flush=True)
+                    current = best.get((impl, label))
+                    if current is None or rate(result) > rate(current):
+                        best[(impl, label)] = result
+                    used, least = cpu(result), leanest.get((impl, label))
+                    if used is not None and (least is None or used < (cpu(least) or used)):
+                        leanest[(impl, label)] = result
+    finally:
+        if broker is not None:
+            broker.close()
+    print()
+    print(table(best, leanest, args))
+    print(f"\nbest of {args.repeat}; total {time.monotonic() - started:.0f} s")
+    if args.json is not None:
+        args.json.write_text(json.dumps(every, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
