@@ -15,12 +15,14 @@ from pathlib import Path
 import pytest
 from doc_blocks import (
     BROKER_PLACEHOLDER,
+    PYTEST_MARKER,
     SKIP_MARKER,
     Block,
     DocsError,
     PageRunner,
     expected_output,
     extract_blocks,
+    output_matches,
 )
 
 from nestpy_mqtt.testing import MosquittoBroker, MosquittoNotFoundError
@@ -134,6 +136,12 @@ def test_expected_output_reads_trailing_and_standalone_comments() -> None:
     assert expected_output(source) == ["1", "#> no", "  indented"]
 
 
+def test_output_matches_with_ellipsis_for_any_text() -> None:
+    assert output_matches(["id: 7f3a", "[...]"], ["id: ...", "[...]"])
+    assert not output_matches(["id: 7f3a"], ["ID: ..."])
+    assert not output_matches(["a", "b"], ["a"])
+
+
 async def test_runner_runs_blocks_in_one_namespace_with_top_level_await() -> None:
     await PageRunner(Path("page.md")).run(extract_blocks(PAGE, Path("page.md")))
 
@@ -150,6 +158,13 @@ async def test_runner_fails_on_unexpected_output_and_on_errors() -> None:
         await runner.run(extract_blocks("```python\nprint(1)\n```\n", Path("p.md")))
     with pytest.raises(DocsError, match=r"p\.md:2: ZeroDivisionError"):
         await runner.run(extract_blocks("```python\n1 / 0\n```\n", Path("p.md")))
+
+
+async def test_runner_runs_test_files_with_pytest_and_fails_when_they_fail(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    page = f"{PYTEST_MARKER}\n```python\ndef test_fails():\n    assert 1 == 2\n```\n"
+    with pytest.raises(DocsError, match=r"(?s)p\.md:3: pytest failed:.*1 failed"):
+        await PageRunner(Path("p.md")).run(extract_blocks(page, Path("p.md")))
 
 
 async def test_runner_points_the_placeholder_url_at_the_private_broker() -> None:
