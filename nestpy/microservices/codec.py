@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -34,8 +36,57 @@ def _to_jsonable(value: Any) -> Any:
     raise TypeError(msg)
 
 
-_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_to_jsonable)
-encode_json = _encoder.encode
+_encoder = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_to_jsonable
+)
+_NON_FINITE = "Out of range float values are not JSON compliant"
+_SURROGATES = re.compile("[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and ±Infinity replaced by None, as ``JSON.stringify`` writes null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {_finite_key(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_finite(v) for v in value]
+    if value is None or isinstance(value, str | int):
+        return value
+    return _finite(_to_jsonable(value))
+
+
+def _finite_key(key: Any) -> Any:
+    if isinstance(key, float) and not math.isfinite(key):
+        return "NaN" if math.isnan(key) else ("Infinity" if key > 0 else "-Infinity")
+    return key
+
+
+def encode_json(value: Any) -> str:
+    """``JSON.stringify(value)``: no spaces, non-ASCII as is, NaN and ±Infinity as ``null``."""
+    try:
+        return _encoder.encode(value)
+    except ValueError as exc:
+        # Python would write NaN/Infinity, which is not JSON: Nest could not parse the packet.
+        if not str(exc).startswith(_NON_FINITE):
+            raise
+        return _encoder.encode(_finite(value))
+
+
+def _surrogate(match: re.Match[str]) -> str:
+    text = match.group()
+    if len(text) == 2:  # a UTF-16 pair split in two code points: one character, as in JS
+        high, low = ord(text[0]), ord(text[1])
+        return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+    return f"\\u{ord(text):04x}"
+
+
+def _to_bytes(text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # Lone surrogates (only possible inside JSON strings): escaped as JSON.stringify does.
+        return _SURROGATES.sub(_surrogate, text).encode()
 
 
 class _Missing:
@@ -51,12 +102,12 @@ MISSING: Final[Any] = _Missing()
 
 def encode_request(pattern: Any, data: Any, request_id: str) -> bytes:
     """A request packet: ``{"pattern":...,"data":...,"id":...}``."""
-    return encode_json({"pattern": pattern, "data": data, "id": request_id}).encode()
+    return _to_bytes(encode_json({"pattern": pattern, "data": data, "id": request_id}))
 
 
 def encode_event(pattern: Any, data: Any) -> bytes:
     """An event packet: ``{"pattern":...,"data":...}`` (no ``id``)."""
-    return encode_json({"pattern": pattern, "data": data}).encode()
+    return _to_bytes(encode_json({"pattern": pattern, "data": data}))
 
 
 def encode_response(
@@ -71,12 +122,12 @@ def encode_response(
     if is_disposed:
         packet["isDisposed"] = True
     packet["id"] = request_id
-    return encode_json(packet).encode()
+    return _to_bytes(encode_json(packet))
 
 
 def encode_no_handler(request_id: Any) -> bytes:
     """Nest's reply to a request whose topic matches no handler."""
-    return encode_json({"id": request_id, "status": "error", "err": NO_MESSAGE_HANDLER}).encode()
+    return _to_bytes(encode_json({"id": request_id, "status": "error", "err": NO_MESSAGE_HANDLER}))
 
 
 @dataclass(slots=True)
