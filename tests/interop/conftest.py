@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from interop_broker import PrivateMosquitto
-from nest_peer import NestClient, NestService, ensure_node_modules
+from nest_peer import NestClient, NestReference, NestService, ensure_node_modules
 from wire_sniffer import WireSniffer
 
 
@@ -43,3 +43,16 @@ def sniffer(mqtt_broker: PrivateMosquitto) -> Iterator[WireSniffer]:
     """A raw paho client recording every PUBLISH on the module's broker (also a publisher)."""
     with WireSniffer(mqtt_broker.url) as sniffing:
         yield sniffing
+
+
+@pytest.fixture(scope="module")
+def nest_reference() -> Iterator[NestReference]:
+    """Nest service ``nest-ref-service`` + Nest client, MQTT 3.1.1, on a second broker."""
+    ensure_node_modules()
+    with (
+        PrivateMosquitto() as broker,
+        NestService(broker.url, extra_env={"NEST_MQTT_CLIENT_ID": "nest-ref-service"}) as svc,
+        NestClient(broker.url) as client,
+        WireSniffer(broker.url) as sniffing,
+    ):
+        yield NestReference(broker, svc, client, sniffing)

@@ -23,10 +23,15 @@ import shutil
 import subprocess
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import pytest
+
+if TYPE_CHECKING:
+    from interop_broker import PrivateMosquitto
+    from wire_sniffer import WireSniffer
 
 NEST_APP_DIR = Path(__file__).resolve().parent / "nest_app"
 
@@ -334,3 +339,17 @@ class NestClient(_NodeProcess):
 
     async def abatch(self, commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.batch, commands)
+
+
+@dataclass
+class NestReference:
+    """A stock Nest client and service on a broker of their own, with a sniffer on it.
+
+    The yardstick for a nestpy peer under test: run the same command through ``client`` here
+    and through the Nest client facing nestpy, and compare the results and the bytes.
+    """
+
+    broker: PrivateMosquitto
+    service: NestService
+    client: NestClient
+    sniffer: WireSniffer
