@@ -62,13 +62,18 @@ async def test_page_examples_run(page: Path, docs_env: None, monkeypatch: pytest
         except MosquittoNotFoundError as exc:
             pytest.skip(str(exc))
         monkeypatch.setenv("NESTPY_MQTT_URL", broker.url)
+    runner = PageRunner(page, broker.url if broker else None)
     try:
-        await PageRunner(page, broker.url if broker else None).run(blocks)
+        await runner.run(blocks)
         current = asyncio.current_task()
         await asyncio.sleep(0.05)  # let tasks that are finishing finish
         left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
         assert not left, f"{page} leaves tasks running (close apps and clients): {left}"
     finally:
+        # Brokers a page starts itself must not outlive a failing page.
+        for value in list(vars(runner.module).values()):
+            if isinstance(value, MosquittoBroker):
+                value.close()
         if broker is not None:
             broker.close()
 
