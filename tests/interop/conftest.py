@@ -46,6 +46,20 @@ def sniffer(mqtt_broker: PrivateMosquitto) -> Iterator[WireSniffer]:
 
 
 @pytest.fixture(scope="module")
+def broker_v5() -> Iterator[PrivateMosquitto]:
+    """A second private broker for the module's MQTT 5 peers."""
+    with PrivateMosquitto() as broker:
+        yield broker
+
+
+@pytest.fixture
+def sniffer_v5(broker_v5: PrivateMosquitto) -> Iterator[WireSniffer]:
+    """The ``sniffer`` of ``broker_v5``."""
+    with WireSniffer(broker_v5.url) as sniffing:
+        yield sniffing
+
+
+@pytest.fixture(scope="module")
 def nest_reference() -> Iterator[NestReference]:
     """Nest service ``nest-ref-service`` + Nest client, MQTT 3.1.1, on a second broker."""
     ensure_node_modules()

@@ -307,24 +307,11 @@ async def test_subscriptions_are_the_nest_services(
 
 
 @pytest.fixture(scope="module")
-def broker_v5() -> Iterator[PrivateMosquitto]:
-    with PrivateMosquitto() as broker:
-        yield broker
-
-
-@pytest.fixture(scope="module")
 def nest_client_v5(broker_v5: PrivateMosquitto) -> Iterator[NestClient]:
     ensure_node_modules()
     props = facts.V5_CLIENT_USER_PROPERTIES
     with NestClient(broker_v5.url, protocol_version=5, user_properties=props) as client:
         yield client
-
-
-@pytest.fixture
-async def sniffer_v5(broker_v5: PrivateMosquitto) -> AsyncIterator[WireSniffer]:
-    sniffing = await asyncio.to_thread(WireSniffer(broker_v5.url).start)
-    yield sniffing
-    sniffing.stop()
 
 
 @pytest.fixture

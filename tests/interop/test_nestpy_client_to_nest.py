@@ -353,12 +353,6 @@ async def test_record_on_mqtt_3_keeps_qos_and_drops_user_properties(
 
 
 @pytest.fixture(scope="module")
-def broker_v5() -> Iterator[PrivateMosquitto]:
-    with PrivateMosquitto() as broker:
-        yield broker
-
-
-@pytest.fixture(scope="module")
 def nest_service_v5(broker_v5: PrivateMosquitto) -> Iterator[NestService]:
     ensure_node_modules()
     env = {"NEST_MQTT_CLIENT_ID": "nest-service-v5"}
@@ -374,13 +368,6 @@ async def client_v5(
     return make_client(
         broker_v5.url, protocol_version=5, user_properties=facts.V5_CLIENT_USER_PROPERTIES
     )
-
-
-@pytest.fixture
-async def sniffer_v5(broker_v5: PrivateMosquitto) -> AsyncIterator[WireSniffer]:
-    sniffing = await asyncio.to_thread(WireSniffer(broker_v5.url).start)
-    yield sniffing
-    sniffing.stop()
 
 
 async def test_v5_record_user_properties_reach_nest(
