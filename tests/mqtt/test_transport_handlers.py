@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import signal
 import threading
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import pytest
 from pydantic import BaseModel
-from transport_support import Harness, make_module
+from transport_support import Harness, eventually, make_module
 
 from nestpy import Controller, Inject, Injectable, Scope
 from nestpy.microservices import (
@@ -26,7 +28,7 @@ from nestpy.microservices import (
     UseGuards,
     UseInterceptors,
 )
-from nestpy_mqtt import MqttContext
+from nestpy_mqtt import MqttContext, MqttStatus
 from nestpy_mqtt.testing import MosquittoBroker
 
 pytestmark = pytest.mark.mqtt
@@ -81,6 +83,7 @@ class WorkController:
     def __init__(self) -> None:
         self.unblocked = threading.Event()
         self.released = asyncio.Event()
+        self.slow_started = False
         self.in_flight = 0
         self.peak = 0
         self.all_in = asyncio.Event()
@@ -96,6 +99,7 @@ class WorkController:
 
     @MessagePattern("slow")
     async def slow(self, data: Any) -> bool:
+        self.slow_started = True
         await asyncio.wait_for(self.released.wait(), 5)
         return True
 
@@ -234,3 +238,27 @@ async def test_guards_interceptors_and_filters(harness: Harness) -> None:
     with pytest.raises(RpcException) as caught:
         await client.send("orders/total", {"token": "secret"}, timeout=5)
     assert caught.value.error == {"code": "missing", "key": "n"}
+
+
+async def test_close_lets_in_flight_handlers_reply(harness: Harness) -> None:
+    app = await harness.service(WorkController)
+    client = harness.client()
+    slow = asyncio.ensure_future(client.send("slow", 1, timeout=10))
+    controller: WorkController = app.get(WorkController)
+    await eventually(lambda: controller.slow_started)
+    closing = asyncio.ensure_future(app.close())
+    await asyncio.sleep(0)
+    controller.released.set()
+    assert await slow is True
+    await closing
+    assert app.status.current is MqttStatus.CLOSED
+
+
+async def test_run_serves_until_sigterm_then_shuts_down(harness: Harness) -> None:
+    app = await harness.app(make_module([WorkController]), listen=False)
+    running = asyncio.ensure_future(app.run())
+    await asyncio.wait_for(app.status.wait_for(MqttStatus.CONNECTED), 5)
+    assert await harness.client().send("unblock", 1, timeout=5) is True
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(running, 5)
+    assert app.status.current is MqttStatus.CLOSED
