@@ -37,8 +37,11 @@ async def test_client_id_keepalive_and_credentials(
         client = peers.client(client_id="echo-client", **auth)
         assert await client.send("echo", "hi", timeout=5) == "hi"
         intruder = peers.client(username="svc", password="wrong")
+        errors: list[BaseException] = []
+        intruder.on("error", errors.append)
         with pytest.raises(MqttConnectionError, match="Not authorized"):
             await intruder.send("echo", "hi", timeout=5)
+        assert [type(e) for e in errors] == [MqttConnectionError]
     finally:
         await peers.close()
     log = broker.log()
