@@ -134,8 +134,9 @@ class ClientProxy(ABC):
     def send(self, pattern: Any, data: Any, *, timeout: float | None = None) -> ResponseStream:
         """Send a request to the handler of ``pattern``.
 
-        ``timeout`` (seconds, default: the client's ``request_timeout``) bounds the wait for
-        each reply packet and raises ``RequestTimeoutError``. An error reply raises
+        ``timeout`` (seconds, default: the client's ``request_timeout``) raises
+        ``RequestTimeoutError``: it bounds the whole request when awaited (connecting included),
+        and sending plus the wait for each value when iterated. An error reply raises
         ``RpcException`` carrying the error exactly as the service sent it.
         """
         if pattern is None or data is None:
