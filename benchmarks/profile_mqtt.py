@@ -34,10 +34,10 @@ MODULES = {"nestpy": "benchmarks.mqtt", "raw-paho": "benchmarks.raw_paho"}
 # (category, substrings of a py-spy frame "function (file:line)"); the first category with a
 # matching substring wins for a frame, the innermost matching frame wins for a sample.
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
-    ("socket read (recv syscalls)", ("_sock_recv",)),
+    ("socket read (recv syscalls)", ("_sock_recv", "BufferedSocket.recv")),
     (
         "socket write (send syscalls)",
-        ("_sock_send", "_packet_write", "loop_write", "_set_as_published"),
+        ("_sock_send", "BufferedSocket.flush", "_packet_write", "loop_write", "_set_as_published"),
     ),
     (
         "JSON decode",
@@ -192,7 +192,8 @@ def profile(args: argparse.Namespace, port: int) -> dict[str, Path]:
         pyspy = os.path.join(os.path.dirname(sys.executable), "py-spy")
         recorders = []
         for role, pid in [("service", services[0]), ("client", driver.pid)]:
-            outputs[role] = args.out / f"{args.impl}-{args.mode}-c{args.c}-{role}.txt"
+            tag = "".join(f"-{x.lstrip('-')}" for x in args.extra)
+            outputs[role] = args.out / f"{args.impl}-{args.mode}-c{args.c}{tag}-{role}.txt"
             recorders.append(
                 subprocess.Popen(
                     [
