@@ -29,7 +29,8 @@ class ServerMqtt(Server):
 
     ``max_concurrency`` bounds the handler calls running at once (a flood queues instead of
     exhausting memory); ``drain_timeout`` bounds how long ``close()`` waits for in-flight
-    handlers to finish and reply before disconnecting.
+    handlers to finish and reply before disconnecting; ``handler_timeout`` is the default
+    time a handler may take to reply; ``max_payload_bytes`` drops larger messages unparsed.
     """
 
     transport_id = Transport.MQTT
@@ -40,9 +41,15 @@ class ServerMqtt(Server):
         *,
         max_concurrency: int | None = None,
         drain_timeout: float = 10.0,
+        handler_timeout: float | None = None,
+        max_payload_bytes: int | None = None,
     ) -> None:
         self.options = options or MqttOptions()
-        super().__init__(max_concurrency=max_concurrency)
+        super().__init__(
+            max_concurrency=max_concurrency,
+            handler_timeout=handler_timeout,
+            max_payload_bytes=max_payload_bytes,
+        )
         self.drain_timeout = drain_timeout
         self._matcher = HandlerMatcher()
         self._connection = MqttConnection(self.options, on_message=self._on_message, name="server")

@@ -22,6 +22,7 @@ class PatternMetadata:
     transport: Transport | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
     run_in_thread: bool = False
+    timeout: float | None = None
 
 
 def _decorator(
@@ -32,7 +33,11 @@ def _decorator(
     is_event: bool,
     qos: int | None,
     run_in_thread: bool,
+    timeout: float | None = None,
 ) -> Callable[[F], F]:
+    if timeout is not None and timeout <= 0:
+        msg = f"timeout must be a positive number of seconds, not {timeout!r}"
+        raise ValueError(msg)
     if isinstance(transport, Mapping):  # Nest: an object second argument is the extras
         transport, extras = None, transport
     merged = dict(extras or {})
@@ -44,6 +49,7 @@ def _decorator(
         transport=transport,
         extras=merged,
         run_in_thread=run_in_thread,
+        timeout=timeout,
     )
 
     def decorate(func: F) -> F:
@@ -61,6 +67,7 @@ def MessagePattern(
     *,
     qos: int | None = None,
     run_in_thread: bool = False,
+    timeout: float | None = None,
 ) -> Callable[[F], F]:
     """Mark a controller method as the request/response handler of ``pattern``.
 
@@ -68,9 +75,19 @@ def MessagePattern(
     this pattern (MQTT); ``transport`` limits the handler to servers of that transport.
     A plain ``def`` handler runs on the event loop unless ``run_in_thread=True``, which runs it
     in a thread pool so that blocking code does not stall other messages.
+    ``timeout`` (seconds) cancels a handler that has not replied in time (a whole stream
+    included) and sends the caller ``{"status": "error", "message": "Handler timed out after
+    N s"}``; it overrides the server's ``handler_timeout``. A plain ``def`` running on the loop
+    cannot be interrupted: give such a handler ``run_in_thread=True`` to bound it.
     """
     return _decorator(
-        pattern, transport, extras, is_event=False, qos=qos, run_in_thread=run_in_thread
+        pattern,
+        transport,
+        extras,
+        is_event=False,
+        qos=qos,
+        run_in_thread=run_in_thread,
+        timeout=timeout,
     )
 
 
@@ -81,13 +98,21 @@ def EventPattern(
     *,
     qos: int | None = None,
     run_in_thread: bool = False,
+    timeout: float | None = None,
 ) -> Callable[[F], F]:
     """Mark a controller method as a handler of events (messages without a reply) on ``pattern``.
 
-    Several event handlers may share a pattern; all of them run for each event.
+    Several event handlers may share a pattern; all of them run for each event. ``timeout``
+    cancels (and logs) a handler still running after that many seconds.
     """
     return _decorator(
-        pattern, transport, extras, is_event=True, qos=qos, run_in_thread=run_in_thread
+        pattern,
+        transport,
+        extras,
+        is_event=True,
+        qos=qos,
+        run_in_thread=run_in_thread,
+        timeout=timeout,
     )
 
 

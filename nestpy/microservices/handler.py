@@ -36,6 +36,7 @@ class MessageHandler:
         "route",
         "run_in_thread",
         "scope",
+        "timeout",
     )
 
     def __init__(
@@ -48,8 +49,11 @@ class MessageHandler:
         run_in_thread: bool = False,
         scope: InstanceScope | None = None,
         pipeline: Pipeline | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.route = route
+        self.timeout = timeout
+        """Seconds this handler may run (``None``: the server's ``handler_timeout``)."""
         self.is_event = is_event
         self.extras = dict(extras or {})
         self.run_in_thread = run_in_thread

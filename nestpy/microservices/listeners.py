@@ -72,6 +72,7 @@ def bind_handlers(app: NestApplicationContext, server: Server) -> list[MessageHa
                         run_in_thread=meta.run_in_thread,
                         scope=scope,
                         pipeline=pipeline,
+                        timeout=meta.timeout,
                     )
                     server.add_handler(handler)
                     bound.append(handler)

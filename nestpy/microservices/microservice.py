@@ -131,7 +131,8 @@ async def create_microservice(
     """Bootstrap ``module`` and attach a server; call ``listen()`` or ``run()`` to start it.
 
     ``options`` are the transport's options (``MqttOptions`` for ``Transport.MQTT``);
-    ``server_options`` go to the server (``max_concurrency=``, ``drain_timeout=``);
+    ``server_options`` go to the server (``max_concurrency=``, ``drain_timeout=``,
+    ``handler_timeout=``, ``max_payload_bytes=``);
     ``strategy`` takes a ready server instance, for custom transports.
     """
     server = make_server(transport, options, strategy, **server_options)

@@ -57,15 +57,34 @@ class Server(ABC):
     Subclasses implement ``listen`` and ``close`` and may refine ``match_route`` (MQTT adds
     wildcards and shared subscriptions). ``max_concurrency`` bounds how many handler calls run
     at once; messages beyond it wait in arrival order instead of piling up tasks.
+    ``handler_timeout`` (seconds) is the default time a non-inline handler may take to reply
+    (``@MessagePattern(..., timeout=)`` overrides it). ``max_payload_bytes`` drops, unparsed
+    and with a warning, every message larger than that.
     """
 
     transport_id: ClassVar[Transport | None] = None
 
-    def __init__(self, *, max_concurrency: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_concurrency: int | None = None,
+        handler_timeout: float | None = None,
+        max_payload_bytes: int | None = None,
+    ) -> None:
+        for name, value in (
+            ("max_concurrency", max_concurrency),
+            ("handler_timeout", handler_timeout),
+            ("max_payload_bytes", max_payload_bytes),
+        ):
+            if value is not None and value <= 0:
+                msg = f"{name} must be positive (or None for no limit), not {value!r}"
+                raise ValueError(msg)
         self._entries: dict[str, HandlerEntry] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._backlog: deque[Callable[[], Coroutine[Any, Any, None]]] = deque()
         self._max_concurrency = max_concurrency
+        self.handler_timeout = handler_timeout
+        self.max_payload_bytes = max_payload_bytes
         self._accepting = True
 
     # -- handler table -------------------------------------------------------------------------
@@ -127,8 +146,22 @@ class Server(ABC):
         """Handle one received message. Never raises: one bad message cannot stop the server."""
         if not self._accepting:
             return
+        limit = self.max_payload_bytes
+        if limit is not None and len(payload) > limit:
+            # Not parsed (that is the point of the limit), so there is no id to answer.
+            logger.warning(
+                "Dropped a message on %r: %d bytes is over max_payload_bytes (%d)",
+                channel,
+                len(payload),
+                limit,
+            )
+            return
         try:
-            packet = decode_request(payload, channel)
+            try:
+                packet = decode_request(payload, channel)
+            except RecursionError:
+                logger.warning("Dropped a message on %r: its JSON is nested too deeply", channel)
+                return
             route = route_from_channel(channel)
             entry = self.get_handler(route)
             if packet.id is None:
@@ -160,15 +193,26 @@ class Server(ABC):
             message = encode_response(packet.id, err=error_payload(exc), is_disposed=True)
         reply(message)
 
+    def _timeout_of(self, handler: MessageHandler) -> float | None:
+        return handler.timeout if handler.timeout is not None else self.handler_timeout
+
     async def _run_request(
         self, handler: MessageHandler, packet: IncomingRequest, ctx: BaseRpcContext, reply: ReplyFn
     ) -> None:
+        timeout = self._timeout_of(handler)
         try:
-            result = await handler.invoke(packet.data, ctx, packet.pattern)
-        except Exception as exc:
-            reply(encode_response(packet.id, err=error_payload(exc), is_disposed=True))
-            return
-        await self._send_result(result, packet.id, reply)
+            async with asyncio.timeout(timeout):
+                try:
+                    result = await handler.invoke(packet.data, ctx, packet.pattern)
+                except Exception as exc:
+                    reply(encode_response(packet.id, err=error_payload(exc), is_disposed=True))
+                    return
+                await self._send_result(result, packet.id, reply)
+        except TimeoutError:
+            message = f"Handler timed out after {timeout:g} s"
+            logger.warning("%s: %s (request %r)", handler.method_name, message, packet.id)
+            error = error_payload(RpcException(message))
+            reply(encode_response(packet.id, err=error, is_disposed=True))
 
     async def _send_result(self, result: Any, request_id: Any, reply: ReplyFn) -> None:
         try:
@@ -196,14 +240,21 @@ class Server(ABC):
     @staticmethod
     def _send_sync_stream(stream: Iterator[Any], request_id: Any, reply: ReplyFn) -> None:
         # A generator is Nest's synchronous ``from([...])``: isDisposed rides on the last value.
+        # Each value is held back until the next one exists; if the generator raises, the held
+        # value still goes out, then the error (Nest: {"response":1,"id"}, {"err":...}).
         sentinel = object()
-        previous = next(stream, sentinel)
+        previous = next(stream, sentinel)  # an error here is the caller's to send
         if previous is sentinel:
             reply(encode_response(request_id, is_disposed=True))
             return
-        for value in stream:
+        try:
+            for value in stream:
+                reply(encode_response(request_id, response=previous))
+                previous = value
+        except Exception as exc:
             reply(encode_response(request_id, response=previous))
-            previous = value
+            reply(encode_response(request_id, err=error_payload(exc), is_disposed=True))
+            return
         reply(encode_response(request_id, response=previous, is_disposed=True))
 
     def _handle_event(
@@ -221,15 +272,18 @@ class Server(ABC):
             else:
                 self._spawn(lambda h=handler: self._run_event(h, packet, ctx))  # type: ignore[misc]
 
-    @staticmethod
-    async def _run_event(handler: MessageHandler, packet: IncomingRequest, ctx: Any) -> None:
+    async def _run_event(self, handler: MessageHandler, packet: IncomingRequest, ctx: Any) -> None:
+        timeout = self._timeout_of(handler)
         try:
-            result = await handler.invoke(packet.data, ctx, packet.pattern)
-            if isinstance(result, AsyncIterator):
-                async for _ in result:
-                    pass
-            elif inspect.isawaitable(result):
-                await result
+            async with asyncio.timeout(timeout):
+                result = await handler.invoke(packet.data, ctx, packet.pattern)
+                if isinstance(result, AsyncIterator):
+                    async for _ in result:
+                        pass
+                elif inspect.isawaitable(result):
+                    await result
+        except TimeoutError:
+            logger.warning("Event handler %s timed out after %g s", handler.method_name, timeout)
         except Exception as exc:
             _event_failed(handler, exc)
 

@@ -93,6 +93,8 @@ class InMemoryOptions:
     shared_group: str | None = None
     request_timeout: float | None = 5.0
     max_concurrency: int | None = None
+    handler_timeout: float | None = None
+    max_payload_bytes: int | None = None
 
 
 class InMemoryServer(Server):
@@ -102,7 +104,11 @@ class InMemoryServer(Server):
 
     def __init__(self, options: InMemoryOptions | None = None) -> None:
         self.options = options or InMemoryOptions()
-        super().__init__(max_concurrency=self.options.max_concurrency)
+        super().__init__(
+            max_concurrency=self.options.max_concurrency,
+            handler_timeout=self.options.handler_timeout,
+            max_payload_bytes=self.options.max_payload_bytes,
+        )
         self._matcher = HandlerMatcher()
 
     def match_route(self, route: str) -> str | None:
