@@ -43,15 +43,32 @@ def options(args: argparse.Namespace, *, service: bool) -> MqttOptions:
     )
 
 
-def build_module(worker: int) -> type[Any]:
+HANDLERS = ("def", "thread", "async")
+
+
+def sum_handler(kind: str) -> Any:
+    """The ``sum`` handler as a plain ``def`` (run on the loop), a ``def`` with
+    ``run_in_thread=True``, or an ``async def``."""
+    if kind == "async":
+
+        async def sum_async(self: Any, numbers: list[int]) -> int:
+            return sum(numbers)
+
+        return MessagePattern(common.SUM)(sum_async)
+
+    def sum_def(self: Any, numbers: list[int]) -> int:
+        return sum(numbers)
+
+    return MessagePattern(common.SUM, run_in_thread=kind == "thread")(sum_def)
+
+
+def build_module(worker: int, handler: str = "def") -> type[Any]:
     """The service's module: the README's ``sum`` handler, an event counter, a count query."""
     stats = common.EventStats()
 
     @Controller()
     class BenchController:
-        @MessagePattern(common.SUM)
-        def sum(self, numbers: list[int]) -> int:
-            return sum(numbers)
+        sum = sum_handler(handler)
 
         @EventPattern(common.EVENT)
         def counted(self, data: dict[str, Any]) -> None:
@@ -73,7 +90,7 @@ def build_module(worker: int) -> type[Any]:
 async def serve(args: argparse.Namespace) -> None:
     """The service process: listen, print ``ready``, serve until SIGTERM."""
     app = await create_microservice(
-        build_module(args.worker_index),
+        build_module(args.worker_index, args.handler),
         transport=Transport.MQTT,
         options=options(args, service=True),
     )
@@ -114,7 +131,7 @@ async def collect(client: ClientProxy, args: argparse.Namespace, expected: int) 
     total, stalled_since = -1, time.monotonic()
     while True:
         reports = [
-            await client.send(common.count_topic(w), {"reset": False}, timeout=10)
+            await client.send(common.count_topic(w), {"reset": False}, timeout=60)
             for w in range(args.workers)
         ]
         now_total = sum(r["count"] for r in reports)
@@ -124,7 +141,7 @@ async def collect(client: ClientProxy, args: argparse.Namespace, expected: int) 
             break
         await asyncio.sleep(0.02)
     reports = [
-        await client.send(common.count_topic(w), {"reset": True, "latencies": True}, timeout=10)
+        await client.send(common.count_topic(w), {"reset": True, "latencies": True}, timeout=60)
         for w in range(args.workers)
     ]
     return {
@@ -149,6 +166,8 @@ async def drive(args: argparse.Namespace, meter: common.CpuMeter) -> dict[str, A
             meter.start()
             seconds, latencies = await run_rpc(client, args.n, args.c)
             cpu = meter.per_message_us(args.n)
+            if args.handler != "def":
+                cpu["handler"] = args.handler
             return common.result(IMPL, args, seconds, latencies, **cpu)
         await emit_events(client, args.warmup, args.c)
         await collect(client, args, args.warmup)  # also resets the counters
@@ -171,13 +190,22 @@ async def drive(args: argparse.Namespace, meter: common.CpuMeter) -> dict[str, A
         await client.close()
 
 
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--handler",
+        choices=HANDLERS,
+        default="def",
+        help="the sum handler: def (on the loop), thread (run_in_thread=True) or async def",
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: ``--serve`` runs a service worker, otherwise the whole benchmark."""
-    args = common.parse_args(__doc__.splitlines()[0], argv)
+    args = common.parse_args(__doc__.splitlines()[0], argv, _options)
     if args.serve:
         asyncio.run(serve(args))
         return
-    services = common.start_services("benchmarks.mqtt", args)
+    services = common.start_services("benchmarks.mqtt", args, ["--handler", args.handler])
     try:
         meter = common.cpu_meter(args, services)
         data = asyncio.run(asyncio.wait_for(drive(args, meter), args.timeout))

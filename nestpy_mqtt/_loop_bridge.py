@@ -12,7 +12,13 @@ write); the loop watches the socket with ``add_reader``/``add_writer`` and calls
   a burst costs one wake-up rather than one per packet;
 * while paho connects in a worker thread (the TCP/TLS handshake blocks), socket callbacks are
   recorded and replayed on the loop thread afterwards, so the loop is never touched from
-  another thread.
+  another thread;
+* on plain TCP, paho's socket is wrapped in a ``BufferedSocket``: paho reads each packet with
+  three ``recv`` calls and writes each packet with its own ``send``; behind the wrapper, reads
+  come from one 64 KiB ``recv`` and every packet queued during a loop turn goes out in one
+  ``send``. This replaces paho's private ``_sock`` (paho is pinned below 3); when that
+  attribute is not what the bridge expects, or with TLS and WebSockets, paho's own socket is
+  used unchanged.
 
 The module does not import paho: it works on anything with paho's four methods.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -29,6 +36,96 @@ logger = logging.getLogger("nestpy_mqtt.connection")
 
 _MISC_INTERVAL = 1.0
 _MAX_READS_PER_WAKEUP = 64
+_MAX_BUFFERED_PACKETS = 1024  # packets handled from the read buffer per wake-up, at most
+_READ_SIZE = 65536
+
+
+class BufferedSocket:
+    """A plain TCP socket as paho sees it, with a read-ahead buffer and a write queue.
+
+    ``recv`` is served from 64 KiB reads; ``send`` only queues, and ``flush`` writes the queue
+    in one ``send``. A write error is kept and raised by the next ``recv``/``send``, where paho
+    turns it into a lost connection. Other attributes are the socket's (``unwrap().socket()``
+    returns this wrapper).
+    """
+
+    __slots__ = ("_error", "_in", "_out", "_pos", "sock")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._in = b""
+        self._pos = 0
+        self._out: list[bytes | bytearray] = []
+        self._error: OSError | None = None
+
+    def recv(self, size: int) -> bytes:
+        """Up to ``size`` bytes; ``BlockingIOError`` when nothing is buffered or readable."""
+        pos = self._pos
+        if pos >= len(self._in):
+            if self._error is not None:
+                raise self._error
+            data = self.sock.recv(_READ_SIZE)
+            if len(data) <= size:
+                self._in, self._pos = b"", 0
+                return data
+            self._in, pos = data, 0
+        self._pos = end = pos + size
+        return self._in[pos:end]
+
+    def send(self, data: bytes | bytearray) -> int:
+        """Queue ``data`` (paho passes a fresh copy); it is written by ``flush``."""
+        if self._error is not None:
+            raise self._error
+        self._out.append(data)
+        return len(data)
+
+    @property
+    def has_input(self) -> bool:
+        """Whether bytes read from the socket wait in the buffer."""
+        return self._pos < len(self._in)
+
+    @property
+    def has_output(self) -> bool:
+        """Whether queued bytes wait to be written."""
+        return bool(self._out)
+
+    def flush(self) -> bool:
+        """Write what is queued in one ``send``; False if the socket could not take it all."""
+        out = self._out
+        if not out:
+            return True
+        data = out[0] if len(out) == 1 else b"".join(out)
+        try:
+            sent = self.sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            self._error = exc
+            self._out = []
+            return True
+        if sent >= len(data):
+            self._out = []
+            return True
+        self._out = [data[sent:]]
+        return False
+
+    def fileno(self) -> int:
+        """The socket's file descriptor."""
+        return self.sock.fileno()
+
+    def setblocking(self, flag: bool) -> None:
+        """Passed to the socket."""
+        self.sock.setblocking(flag)
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything else (shutdown, getpeername, setsockopt, ...) is the socket's own.
+        return getattr(self.sock, name)
+
+    def close(self) -> None:
+        """Write what is queued if the socket takes it at once (DISCONNECT), then close."""
+        with contextlib.suppress(OSError):
+            self.flush()
+        self.sock.close()
 
 
 class PahoLike(Protocol):
@@ -43,12 +140,16 @@ class PahoLike(Protocol):
 class LoopBridge:
     """Socket callbacks for one paho client, on one asyncio loop."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, client: PahoLike) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, client: PahoLike, *, buffered: bool = True
+    ) -> None:
         self.loop = loop
         self.client = client
+        self.buffered = buffered
         self.messages = 0  # bumped by the connection for each message delivered
         self._fd: int | None = None
         self._sock: Any = None
+        self._io: BufferedSocket | None = None
         self._writer = False
         self._in_read = False
         self._write_wanted = False
@@ -142,14 +243,29 @@ class LoopBridge:
             self._close(self._sock)
         self._sock = sock
         self._fd = sock.fileno()
+        self._io = self._wrap(sock)
         self.loop.add_reader(self._fd, self._on_readable)
         if self._write_wanted:
             self._add_writer()
         self._misc = self.loop.call_later(_MISC_INTERVAL, self._on_misc)
 
+    def _wrap(self, sock: Any) -> BufferedSocket | None:
+        # Only a plain TCP socket that paho holds as _sock (paho 2.x): never TLS or WebSocket.
+        client: Any = self.client
+        if not self.buffered or type(sock) is not socket.socket:
+            return None
+        if getattr(client, "_sock", None) is not sock:
+            return None
+        io = BufferedSocket(client._sock)
+        client._sock = io
+        return io
+
     def _close(self, sock: Any) -> None:
-        if sock is not self._sock or self._fd is None:
+        if self._fd is None or (
+            sock is not self._sock and (self._io is None or sock is not self._io)
+        ):
             return
+        self._io = None
         self.loop.remove_reader(self._fd)
         if self._writer:
             self.loop.remove_writer(self._fd)
@@ -175,15 +291,29 @@ class LoopBridge:
     def _flush(self) -> None:
         self._flush_scheduled = False
         if self._sock is not None and self._write_wanted and not self._writer:
-            self._on_writable()
-            if self._sock is not None and self.client.want_write():
-                self._add_writer()
+            self._write()
+
+    def _write(self) -> None:
+        """Let paho write, then send what the buffer holds; watch the socket if it is full."""
+        client = self.client
+        try:
+            client.loop_write()
+        except Exception:
+            logger.exception("Unexpected error while writing to the MQTT socket")
+        io = self._io
+        if io is not None and io.has_output:
+            io.flush()
+            if io._error is not None:  # the peer is gone: let paho's next read find out
+                self.loop.call_soon(self._on_readable)
+        if self._sock is not None and (client.want_write() or (io is not None and io.has_output)):
+            self._add_writer()
 
     def _unregister_write(self, _sock: Any) -> None:
         self._write_wanted = False
-        if self._writer and self._fd is not None:
+        io = self._io
+        if self._writer and self._fd is not None and not (io is not None and io.has_output):
             self.loop.remove_writer(self._fd)
-        self._writer = False
+            self._writer = False
 
     def _add_writer(self) -> None:
         if not self._writer and self._fd is not None:
@@ -195,31 +325,55 @@ class LoopBridge:
         client = self.client
         self._in_read = True
         try:
-            for _ in range(_MAX_READS_PER_WAKEUP):
-                before = self.messages
-                client.loop_read()
-                sock = self._sock
-                if sock is None:
-                    break
-                pending = getattr(sock, "pending", None)  # TLS: bytes already decrypted
-                if self.messages == before and not (pending is not None and pending()):
-                    break
+            if self._io is not None:
+                self._read_buffered(self._io)
+            else:
+                for _ in range(_MAX_READS_PER_WAKEUP):
+                    before = self.messages
+                    client.loop_read()
+                    sock = self._sock
+                    if sock is None:
+                        break
+                    pending = getattr(sock, "pending", None)  # TLS: bytes already decrypted
+                    if self.messages == before and not (pending is not None and pending()):
+                        break
         except Exception:
             logger.exception("Unexpected error while reading from the MQTT socket")
         finally:
             self._in_read = False
-        if self._write_wanted and self._sock is not None:
+        io = self._io
+        if self._sock is not None and (self._write_wanted or (io is not None and io.has_output)):
             # Flush what on_message published in one write; paho believes the writer is
             # registered already, so add it ourselves if the socket could not take everything.
-            self._on_writable()
-            if self._sock is not None and client.want_write():
-                self._add_writer()
+            self._write()
+
+    def _read_buffered(self, io: BufferedSocket) -> None:
+        # Every packet in the buffer; then, while messages keep arriving, one more recv.
+        client = self.client
+        packets = recvs = 0
+        while packets < _MAX_BUFFERED_PACKETS:
+            before = self.messages
+            client.loop_read()
+            packets += 1
+            if self._io is not io:
+                return  # closed
+            if io.has_input:
+                continue
+            recvs += 1
+            if self.messages == before or recvs >= _MAX_READS_PER_WAKEUP:
+                return
 
     def _on_writable(self) -> None:
-        try:
-            self.client.loop_write()
-        except Exception:
-            logger.exception("Unexpected error while writing to the MQTT socket")
+        self._write()
+        io = self._io
+        if (
+            self._writer
+            and self._fd is not None
+            and not self.client.want_write()
+            and not (io is not None and io.has_output)
+        ):
+            self.loop.remove_writer(self._fd)
+            self._writer = False
 
     def _on_misc(self) -> None:
         self._misc = None

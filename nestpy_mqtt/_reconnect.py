@@ -27,7 +27,23 @@ __all__ = ["EVENTS", "Refused", "Supervisor"]
 logger = logging.getLogger("nestpy_mqtt.connection")
 E = TypeVar("E", bound=MqttConnectionError)
 
-EVENTS = ("connect", "disconnect", "reconnect", "close", "offline", "error", "message")
+EVENTS = (
+    "connect",
+    "disconnect",
+    "reconnect",
+    "close",
+    "end",
+    "offline",
+    "error",
+    "message",
+    "packetsend",
+    "packetreceive",
+)
+"""Every event name ``on()`` accepts: mqtt.js's, as Nest's ``on()`` passes them through.
+
+``end`` follows ``close`` after ``close()``; ``packetsend`` and ``packetreceive`` are accepted so
+that Nest code ports unchanged, but never emitted (paho does not expose packets; listen to
+``message`` for received messages)."""
 # CONNACK reasons that retrying cannot fix: protocol, client id, credentials, authorisation, ban.
 FATAL_CONNACK = frozenset({0x84, 0x85, 0x86, 0x87, 0x8A, 0x8C})
 SESSION_TAKEN_OVER = 0x8E
@@ -165,6 +181,7 @@ class Supervisor:
         """``close()`` finished."""
         self.status.push(MqttStatus.CLOSED)
         self.events.emit("close")
+        self.events.emit("end")
 
     def _conflict(self, lived: float, reason: Any, from_broker: bool) -> BaseException | None:
         # Brokers drop the older of two connections with one client id; both reconnect and

@@ -41,6 +41,7 @@ class ClientMqtt(ClientProxy):
             self.options.protocol_version, self.options.user_properties
         )
         self._reply_subscriptions: dict[str, asyncio.Future[int]] = {}
+        self._subscribed_routes: set[str] = set()  # reply subscriptions granted (fast path)
         self._connecting: asyncio.Future[None] | None = None
 
     @property
@@ -64,6 +65,7 @@ class ClientMqtt(ClientProxy):
         """Fail pending requests and disconnect; a later ``send`` connects again."""
         self.fail_pending(ConnectionLostError("The client was closed."))
         self._reply_subscriptions.clear()
+        self._subscribed_routes.clear()
         await self._connection.close()
 
     def _connection_lost(self, error: BaseException) -> None:
@@ -106,9 +108,11 @@ class ClientMqtt(ClientProxy):
             except BaseException:
                 self._reply_subscriptions.pop(route, None)
                 raise
-        elif subscribed.exception() is not None:
+        elif subscribed.cancelled() or subscribed.exception() is not None:
             self._reply_subscriptions.pop(route, None)
             subscribed.result()
+        if self._reply_subscriptions.get(route) is subscribed:
+            self._subscribed_routes.add(route)
 
     def _publish(self, route: str, payload: bytes, options: Any) -> asyncio.Future[None] | None:
         record: MqttRecordOptions = options or _NO_OPTIONS
@@ -119,6 +123,28 @@ class ClientMqtt(ClientProxy):
             retain=bool(record.retain),
             properties=self._properties.build(record.properties),
         )
+
+    def _publish_now(self, route: str, payload: bytes, options: Any) -> bool:
+        # Connected and the reply subscription granted: publish without a coroutine.
+        if route not in self._subscribed_routes or not self._connection.is_connected:
+            return False
+        self._publish(route, payload, options)
+        return True
+
+    def _emit_now(self, route: str, payload: bytes, options: Any) -> asyncio.Future[None] | None:
+        if not self._connection.is_connected:
+            return None
+        try:
+            sent = self._publish(route, payload, options)
+        except Exception as exc:
+            failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            failed.set_exception(exc)
+            return failed
+        if sent is None:  # QoS 0: written in this loop iteration's flush
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        return sent
 
     async def _publish_request(self, route: str, payload: bytes, options: Any) -> None:
         await self._ensure_connected()

@@ -91,6 +91,7 @@ class MqttConnection:
         self._subs: SubscriptionTracker | None = None
         self._pubs = PublishTracker(self.url, self.client_id)
         self._connect_task: asyncio.Task[None] | None = None
+        self._initial_attempt = False  # whether _connect_task is connect()'s, not a reconnect
         self._connect_waiters = 0
         self._connack: asyncio.Future[bool] | None = None
         self._connected = self._closing = False
@@ -118,7 +119,9 @@ class MqttConnection:
         """Listen to a connection event.
 
         ``connect(session_present)``, ``disconnect(reason)``, ``reconnect()``, ``close()``,
-        ``offline()``, ``error(exception)``, ``message(paho_message)``.
+        ``end()`` (after ``close``), ``offline()``, ``error(exception)``,
+        ``message(paho_message)``. Nest's (mqtt.js's) ``packetsend`` and ``packetreceive`` are
+        accepted but never emitted.
         """
         self._supervisor.events.on(event, callback)
 
@@ -138,14 +141,17 @@ class MqttConnection:
         if task is None or task.done():
             connecting = self._supervisor.connect(self._attempt, initial=True)
             task = self._connect_task = loop.create_task(connecting)
+            self._initial_attempt = True
         self._connect_waiters += 1
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
-                if self._connect_waiters == 1 and not self._connected:
-                    task.cancel()  # the last caller gave up: stop retrying in the background
+                if self._connect_waiters == 1 and not self._connected and self._initial_attempt:
+                    # The last caller gave up on the first connection: stop retrying. A
+                    # reconnect after a drop belongs to the connection and goes on.
+                    task.cancel()
                 raise
             msg = "The connection was closed while connecting"
             raise MqttConnectionLostError(msg, url=self.url, client_id=self.client_id) from None
@@ -368,3 +374,4 @@ class MqttConnection:
         self._supervisor.dropped(reason, flags.is_disconnect_packet_from_server)
         reconnecting = self._supervisor.connect(self._attempt, initial=False)
         self._connect_task = asyncio.get_running_loop().create_task(reconnecting)
+        self._initial_attempt = False

@@ -121,6 +121,21 @@ class ClientProxy(ABC):
     async def _dispatch_event(self, route: str, payload: bytes, options: Any) -> None:
         """Send an event packet on ``route``; return once the transport has sent it."""
 
+    def _publish_now(self, route: str, payload: bytes, options: Any) -> bool:
+        """Send a request at once if the transport is ready for it (the fast path).
+
+        Return False, having sent nothing, when ``_publish_request`` must run instead (not
+        connected yet, reply subscription pending). The default never takes the fast path.
+        """
+        return False
+
+    def _emit_now(self, route: str, payload: bytes, options: Any) -> asyncio.Future[None] | None:
+        """Send an event at once if the transport is ready; a future completed when sent.
+
+        Return None, having sent nothing, when ``_dispatch_event`` must run in a task instead.
+        """
+        return None
+
     async def on_application_shutdown(self, signal: str | None = None) -> None:
         """Lifecycle hook: an application closes the clients it provides."""
         await self.close()
@@ -141,18 +156,27 @@ class ClientProxy(ABC):
         """
         if pattern is None or data is None:
             raise InvalidMessageError
-        return ResponseStream(self, pattern, data, timeout or self._request_timeout)
+        if timeout is None:
+            timeout = self._request_timeout
+        return ResponseStream(self, pattern, data, timeout)
 
-    def emit(self, pattern: Any, data: Any) -> asyncio.Task[None]:
-        """Publish an event to ``pattern`` now; await the result to know it was sent."""
+    def emit(self, pattern: Any, data: Any) -> asyncio.Future[None]:
+        """Publish an event to ``pattern`` now; await the result to know it was sent.
+
+        The result is a future (a task when the event has to wait for the connection); a
+        failure nobody awaits is logged as a warning.
+        """
         if pattern is None or data is None:
             raise InvalidMessageError
         data, options = self._unpack_record(data)
         payload = encode_event(pattern, data)
         route = transform_pattern_to_route(pattern)
-        task = asyncio.ensure_future(self._dispatch_event(route, payload, options))
-        task.add_done_callback(_log_emit_failure)
-        return task
+        sent = self._emit_now(route, payload, options)
+        if sent is None:
+            sent = asyncio.ensure_future(self._dispatch_event(route, payload, options))
+        if not sent.done() or sent.cancelled() or sent.exception() is not None:
+            sent.add_done_callback(_log_emit_failure)
+        return sent
 
     @property
     def pending_requests(self) -> int:
@@ -189,12 +213,20 @@ class ClientProxy(ABC):
         request_id, route, payload, options = self._prepare(pattern, data)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = _Pending(future)
+        if timeout is None:
+            try:
+                if not self._publish_now(route, payload, options):
+                    await self._publish_request(route, payload, options)
+                return await future
+            finally:
+                self._pending.pop(request_id, None)
         # The timeout bounds the whole request: connecting (or reconnecting), the reply
         # subscription and the publish, not only the wait for the reply.
         deadline = asyncio.timeout(timeout)
         try:
             async with deadline:
-                await self._publish_request(route, payload, options)
+                if not self._publish_now(route, payload, options):
+                    await self._publish_request(route, payload, options)
                 return await future
         except TimeoutError:
             if deadline.expired():
@@ -232,6 +264,6 @@ class ClientProxy(ABC):
             self._pending.pop(request_id, None)
 
 
-def _log_emit_failure(task: asyncio.Task[None]) -> None:
+def _log_emit_failure(task: asyncio.Future[None]) -> None:
     if not task.cancelled() and (exc := task.exception()) is not None:
         logger.warning("An event could not be published: %s", exc)

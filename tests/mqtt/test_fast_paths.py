@@ -1,0 +1,118 @@
+"""Connection and client behaviour around the fast paths: buffered socket, reconnects, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from nestpy.microservices.exceptions import RequestTimeoutError
+from nestpy_mqtt import ClientMqtt, MqttOptions
+from nestpy_mqtt.connection import MqttConnection
+from nestpy_mqtt.status import MqttStatus
+from nestpy_mqtt.testing import MosquittoBroker
+
+pytestmark = pytest.mark.mqtt
+
+FAST = {"reconnect_min_delay": 0.05, "reconnect_max_delay": 0.2}
+
+
+@pytest.fixture
+async def connections() -> AsyncIterator[Callable[..., MqttConnection]]:
+    made: list[MqttConnection] = []
+
+    def make(url: str, on_message: Callable[[Any], None] | None = None) -> MqttConnection:
+        conn = MqttConnection(
+            MqttOptions(url=url, **FAST), on_message=on_message or (lambda _m: None)
+        )
+        made.append(conn)
+        return conn
+
+    yield make
+    for conn in made:
+        await conn.close()
+
+
+async def test_giving_up_on_connect_during_a_reconnect_does_not_stop_it(
+    private_broker: MosquittoBroker, connections: Callable[..., MqttConnection]
+) -> None:
+    conn = connections(private_broker.url)
+    await conn.connect()
+    private_broker.stop()
+    await asyncio.wait_for(conn.status.wait_for(MqttStatus.RECONNECTING), 5)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(conn.connect(), 0.1)  # the only waiter gives up
+    private_broker.start()
+    await asyncio.wait_for(conn.status.wait_for(MqttStatus.CONNECTED), 10)  # by itself
+    await asyncio.wait_for(conn.connect(), 5)
+    assert conn.status.current is MqttStatus.CONNECTED
+
+
+async def test_large_and_many_messages_arrive_whole_and_in_order(
+    mqtt_broker: MosquittoBroker, connections: Callable[..., MqttConnection]
+) -> None:
+    got: list[bytes] = []
+    done = asyncio.Event()
+    big = bytes(range(256)) * 1200  # 300 KiB: several reads
+    small = [f"m{i}".encode() for i in range(3000)]
+
+    def on_message(message: Any) -> None:
+        got.append(message.payload)
+        if len(got) == len(small) + 2:
+            done.set()
+
+    sub = connections(mqtt_broker.url, on_message)
+    pub = connections(mqtt_broker.url)
+    await sub.connect()
+    await pub.connect()
+    await sub.subscribe("fast/burst", qos=0)
+    pub.publish("fast/burst", big)
+    for payload in small:
+        pub.publish("fast/burst", payload)
+    await pub.publish_and_wait("fast/burst", big, qos=1)
+    await asyncio.wait_for(done.wait(), 10)
+    assert got[0] == big
+    assert got[-1] == big
+    assert got[1:-1] == small
+
+
+async def test_on_accepts_nest_event_names_and_end_follows_close(
+    mqtt_broker: MosquittoBroker, connections: Callable[..., MqttConnection]
+) -> None:
+    conn = connections(mqtt_broker.url)
+    seen: list[str] = []
+    conn.on("close", lambda: seen.append("close"))
+    conn.on("end", lambda: seen.append("end"))
+    conn.on("packetsend", lambda *_: seen.append("packetsend"))
+    conn.on("packetreceive", lambda *_: seen.append("packetreceive"))
+    await conn.connect()
+    await conn.close()
+    assert seen == ["close", "end"]
+    with pytest.raises(ValueError, match="Unknown MQTT event"):
+        conn.on("packetsent", lambda: None)
+
+
+async def test_a_zero_timeout_is_a_timeout_not_the_default(mqtt_broker: MosquittoBroker) -> None:
+    client = ClientMqtt(MqttOptions(url=mqtt_broker.url, request_timeout=30))
+    try:
+        await client.connect()
+        with pytest.raises(RequestTimeoutError):
+            await asyncio.wait_for(client.send("nobody/listens", 1, timeout=0), 5)
+    finally:
+        await client.close()
+
+
+async def test_emit_when_connected_returns_a_completed_future(
+    mqtt_broker: MosquittoBroker,
+) -> None:
+    client = ClientMqtt(MqttOptions(url=mqtt_broker.url))
+    try:
+        first = client.emit("fast/event", {"n": 1})  # not connected yet: waits to connect
+        await asyncio.wait_for(first, 5)
+        second = client.emit("fast/event", {"n": 2})
+        assert second.done()
+        await second
+    finally:
+        await client.close()
