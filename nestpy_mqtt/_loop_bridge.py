@@ -32,100 +32,18 @@ import socket
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from nestpy_mqtt._buffered_socket import (
+    BufferedSocket,
+    fixed_header,
+    parse_qos0_publish,
+    topic_header,
+)
+
 logger = logging.getLogger("nestpy_mqtt.connection")
 
 _MISC_INTERVAL = 1.0
 _MAX_READS_PER_WAKEUP = 64
 _MAX_BUFFERED_PACKETS = 1024  # packets handled from the read buffer per wake-up, at most
-_READ_SIZE = 65536
-
-
-class BufferedSocket:
-    """A plain TCP socket as paho sees it, with a read-ahead buffer and a write queue.
-
-    ``recv`` is served from 64 KiB reads; ``send`` only queues, and ``flush`` writes the queue
-    in one ``send``. A write error is kept and raised by the next ``recv``/``send``, where paho
-    turns it into a lost connection. Other attributes are the socket's (``unwrap().socket()``
-    returns this wrapper).
-    """
-
-    __slots__ = ("_error", "_in", "_out", "_pos", "sock")
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self._in = b""
-        self._pos = 0
-        self._out: list[bytes | bytearray] = []
-        self._error: OSError | None = None
-
-    def recv(self, size: int) -> bytes:
-        """Up to ``size`` bytes; ``BlockingIOError`` when nothing is buffered or readable."""
-        pos = self._pos
-        if pos >= len(self._in):
-            if self._error is not None:
-                raise self._error
-            data = self.sock.recv(_READ_SIZE)
-            if len(data) <= size:
-                self._in, self._pos = b"", 0
-                return data
-            self._in, pos = data, 0
-        self._pos = end = pos + size
-        return self._in[pos:end]
-
-    def send(self, data: bytes | bytearray) -> int:
-        """Queue ``data`` (paho passes a fresh copy); it is written by ``flush``."""
-        if self._error is not None:
-            raise self._error
-        self._out.append(data)
-        return len(data)
-
-    @property
-    def has_input(self) -> bool:
-        """Whether bytes read from the socket wait in the buffer."""
-        return self._pos < len(self._in)
-
-    @property
-    def has_output(self) -> bool:
-        """Whether queued bytes wait to be written."""
-        return bool(self._out)
-
-    def flush(self) -> bool:
-        """Write what is queued in one ``send``; False if the socket could not take it all."""
-        out = self._out
-        if not out:
-            return True
-        data = out[0] if len(out) == 1 else b"".join(out)
-        try:
-            sent = self.sock.send(data)
-        except BlockingIOError:
-            sent = 0
-        except OSError as exc:
-            self._error = exc
-            self._out = []
-            return True
-        if sent >= len(data):
-            self._out = []
-            return True
-        self._out = [data[sent:]]
-        return False
-
-    def fileno(self) -> int:
-        """The socket's file descriptor."""
-        return self.sock.fileno()
-
-    def setblocking(self, flag: bool) -> None:
-        """Passed to the socket."""
-        self.sock.setblocking(flag)
-
-    def __getattr__(self, name: str) -> Any:
-        # Everything else (shutdown, getpeername, setsockopt, ...) is the socket's own.
-        return getattr(self.sock, name)
-
-    def close(self) -> None:
-        """Write what is queued if the socket takes it at once (DISCONNECT), then close."""
-        with contextlib.suppress(OSError):
-            self.flush()
-        self.sock.close()
 
 
 class PahoLike(Protocol):
@@ -141,11 +59,20 @@ class LoopBridge:
     """Socket callbacks for one paho client, on one asyncio loop."""
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, client: PahoLike, *, buffered: bool = True
+        self,
+        loop: asyncio.AbstractEventLoop,
+        client: PahoLike,
+        *,
+        buffered: bool = True,
+        mqtt5: bool = False,
     ) -> None:
         self.loop = loop
         self.client = client
         self.buffered = buffered
+        self.mqtt5 = mqtt5
+        self.on_publish: Callable[[bytes, bytes, int], None] | None = None
+        """Receives QoS 0 PUBLISH packets parsed by the bridge: (topic, payload, first byte)."""
+        self._topics: dict[str, bytes] = {}
         self.messages = 0  # bumped by the connection for each message delivered
         self._fd: int | None = None
         self._sock: Any = None
@@ -290,14 +217,18 @@ class LoopBridge:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        if self._sock is not None and self._write_wanted and not self._writer:
+        if self._sock is None or self._writer:
+            return
+        io = self._io
+        if self._write_wanted or (io is not None and io.has_output):
             self._write()
 
     def _write(self) -> None:
         """Let paho write, then send what the buffer holds; watch the socket if it is full."""
         client = self.client
         try:
-            client.loop_write()
+            if client.want_write():
+                client.loop_write()
         except Exception:
             logger.exception("Unexpected error while writing to the MQTT socket")
         io = self._io
@@ -323,10 +254,14 @@ class LoopBridge:
     # event loop callbacks ---------------------------------------------------------------------
     def _on_readable(self) -> None:
         client = self.client
+        if self._sock is None:
+            return
         self._in_read = True
+        more = False  # bytes already read (buffered, or decrypted by TLS) wait: go on soon
         try:
             if self._io is not None:
                 self._read_buffered(self._io)
+                more = self._io is not None and self._io.has_input
             else:
                 for _ in range(_MAX_READS_PER_WAKEUP):
                     before = self.messages
@@ -335,12 +270,16 @@ class LoopBridge:
                     if sock is None:
                         break
                     pending = getattr(sock, "pending", None)  # TLS: bytes already decrypted
-                    if self.messages == before and not (pending is not None and pending()):
+                    more = pending is not None and bool(pending())
+                    if self.messages == before and not more:
                         break
         except Exception:
             logger.exception("Unexpected error while reading from the MQTT socket")
         finally:
             self._in_read = False
+        if more and self._sock is not None:
+            # The socket may have nothing more to say, so epoll would not wake us for these.
+            self.loop.call_soon(self._on_readable)
         io = self._io
         if self._sock is not None and (self._write_wanted or (io is not None and io.has_output)):
             # Flush what on_message published in one write; paho believes the writer is
@@ -348,20 +287,70 @@ class LoopBridge:
             self._write()
 
     def _read_buffered(self, io: BufferedSocket) -> None:
-        # Every packet in the buffer; then, while messages keep arriving, one more recv.
+        # Every packet in the buffer, refilled while bytes keep arriving (bounded). QoS 0
+        # PUBLISH packets are parsed here when on_publish is set; paho reads the others.
         client = self.client
-        packets = recvs = 0
-        while packets < _MAX_BUFFERED_PACKETS:
-            before = self.messages
-            client.loop_read()
-            packets += 1
-            if self._io is not io:
-                return  # closed
-            if io.has_input:
-                continue
-            recvs += 1
-            if self.messages == before or recvs >= _MAX_READS_PER_WAKEUP:
-                return
+        take = self._take_publish if self.on_publish is not None else None
+        packets = 0
+        for _ in range(_MAX_READS_PER_WAKEUP):
+            if not io.has_input:
+                if not io.fill():
+                    return  # nothing more for now
+                if not io.has_input:  # end of stream or an error: paho finds out and closes
+                    client.loop_read()
+                    return
+            while io.has_input:
+                if take is None or not take(io):
+                    client.loop_read()
+                    if self._io is not io:
+                        return  # closed
+                packets += 1
+                if packets >= _MAX_BUFFERED_PACKETS:
+                    return
+
+    def _take_publish(self, io: BufferedSocket) -> bool:
+        """Deliver a whole QoS 0 PUBLISH at the buffer's head to ``on_publish``; else False.
+
+        Only at a packet boundary (paho holds no part of a packet), and only for packets paho
+        would deliver as they are: MQTT 5 ones with properties go to paho.
+        """
+        buf, pos = io._in, io._pos
+        if buf[pos] & 0xF6 != 0x30:  # not a PUBLISH with QoS 0 (DUP and RETAIN may be set)
+            return False
+        in_packet = getattr(self.client, "_in_packet", None)
+        if in_packet is None or in_packet["command"]:
+            return False
+        parsed = parse_qos0_publish(buf, pos, self.mqtt5)
+        if parsed is None:
+            return False
+        topic, payload, io._pos = parsed
+        self.on_publish(topic, payload, buf[pos])  # type: ignore[misc]
+        return True
+
+    def send_publish(self, topic: str, payload: bytes | bytearray, retain: bool) -> bool:
+        """Queue a QoS 0 PUBLISH without paho; False (nothing queued) when paho must do it.
+
+        Only on a buffered socket with nothing of paho's waiting, so the order of packets is
+        kept. The packet goes out with this loop iteration's flush.
+        """
+        io = self._io
+        if io is None or self.client.want_write():
+            return False
+        header = self._topics.get(topic)
+        if header is None:
+            header = topic_header(topic, self.mqtt5)
+            if header is None:
+                return False
+            if len(self._topics) < 10_000:
+                self._topics[topic] = header
+        fixed = fixed_header(retain, len(header) + len(payload))
+        if fixed is None:
+            return False
+        io._out += (fixed, header, payload)
+        if not self._in_read and not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush)
+        return True
 
     def _on_writable(self) -> None:
         self._write()

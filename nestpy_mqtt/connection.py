@@ -26,7 +26,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from nestpy_mqtt._acks import PublishTracker, Subscription, SubscriptionTracker
 from nestpy_mqtt._loop_bridge import LoopBridge
-from nestpy_mqtt._paho_client import build_client, reconnect
+from nestpy_mqtt._paho_client import build_client, fast_delivery, reconnect
 from nestpy_mqtt._reconnect import EVENTS, Refused, Supervisor
 from nestpy_mqtt.errors import (
     MqttConnectionError,
@@ -43,6 +43,9 @@ __all__ = ["EVENTS", "NOT_INITIALIZED", "MqttConnection"]
 logger = logging.getLogger("nestpy_mqtt.connection")
 
 NOT_INITIALIZED = 'Not initialized. Please call the "connect" method first.'
+
+
+_BINARY = (bytes, bytearray)
 
 
 def _subscribe_options(s: Subscription) -> SubscribeOptions:
@@ -195,6 +198,15 @@ class MqttConnection:
         and fails with ``MqttPublishError`` on an MQTT 5 refusal or ``MqttConnectionLostError``
         on ``close()``. ``properties``: see ``self.properties.build()``.
         """
+        if (
+            qos == 0
+            and properties is None
+            and self._connected
+            and (bridge := self._bridge) is not None
+            and type(payload) in _BINARY
+            and bridge.send_publish(topic, payload, retain)
+        ):
+            return None  # the bridge wrote the packet itself (plain TCP, nothing queued)
         client = self._client
         if client is None:
             raise MqttPublishError(topic, NOT_INITIALIZED, url=self.url, client_id=self.client_id)
@@ -270,11 +282,13 @@ class MqttConnection:
 
     def _create_client(self, loop: asyncio.AbstractEventLoop) -> None:
         client = build_client(self.options, self.client_id)
-        bridge = LoopBridge(loop, client)
+        mqtt5 = self.options.protocol_version == 5
+        bridge = LoopBridge(loop, client, mqtt5=mqtt5)
         bridge.attach(client)
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
-        client.on_message = self._handle_message
+        client.on_message = on_message = self._handle_message
+        bridge.on_publish = fast_delivery(client, on_message, mqtt5)
         subs = SubscriptionTracker(self, loop, self._send_subscribe, self._send_unsubscribe)
         client.on_subscribe = subs.handle_suback
         client.on_unsubscribe = subs.handle_unsuback

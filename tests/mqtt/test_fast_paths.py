@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -19,13 +20,24 @@ pytestmark = pytest.mark.mqtt
 FAST = {"reconnect_min_delay": 0.05, "reconnect_max_delay": 0.2}
 
 
+async def eventually(check: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
 @pytest.fixture
 async def connections() -> AsyncIterator[Callable[..., MqttConnection]]:
     made: list[MqttConnection] = []
 
-    def make(url: str, on_message: Callable[[Any], None] | None = None) -> MqttConnection:
+    def make(
+        url: str, on_message: Callable[[Any], None] | None = None, version: int = 4
+    ) -> MqttConnection:
         conn = MqttConnection(
-            MqttOptions(url=url, **FAST), on_message=on_message or (lambda _m: None)
+            MqttOptions(url=url, protocol_version=version, **FAST),
+            on_message=on_message or (lambda _m: None),
         )
         made.append(conn)
         return conn
@@ -51,7 +63,7 @@ async def test_giving_up_on_connect_during_a_reconnect_does_not_stop_it(
 
 
 async def test_large_and_many_messages_arrive_whole_and_in_order(
-    mqtt_broker: MosquittoBroker, connections: Callable[..., MqttConnection]
+    mqtt_broker: MosquittoBroker, connections: Callable[..., MqttConnection], mqtt_version: int
 ) -> None:
     got: list[bytes] = []
     done = asyncio.Event()
@@ -63,8 +75,8 @@ async def test_large_and_many_messages_arrive_whole_and_in_order(
         if len(got) == len(small) + 2:
             done.set()
 
-    sub = connections(mqtt_broker.url, on_message)
-    pub = connections(mqtt_broker.url)
+    sub = connections(mqtt_broker.url, on_message, mqtt_version)
+    pub = connections(mqtt_broker.url, version=mqtt_version)
     await sub.connect()
     await pub.connect()
     await sub.subscribe("fast/burst", qos=0)
@@ -76,6 +88,43 @@ async def test_large_and_many_messages_arrive_whole_and_in_order(
     assert got[0] == big
     assert got[-1] == big
     assert got[1:-1] == small
+
+
+async def test_a_burst_with_nothing_after_it_is_delivered_whole(
+    mqtt_broker: MosquittoBroker, connections: Callable[..., MqttConnection]
+) -> None:
+    got: list[bytes] = []
+    sub = connections(mqtt_broker.url, lambda m: got.append(m.payload))
+    pub = connections(mqtt_broker.url)
+    await sub.connect()
+    await pub.connect()
+    await sub.subscribe("fast/quiet", qos=0)
+    sent = [str(i).encode() for i in range(5000)]
+    for payload in sent:
+        pub.publish("fast/quiet", payload)
+    await eventually(lambda: len(got) >= len(sent), 10)
+    assert got == sent
+
+
+async def test_per_topic_callbacks_on_the_paho_client_still_receive(
+    mqtt_broker: MosquittoBroker, connections: Callable[..., MqttConnection], mqtt_version: int
+) -> None:
+    seen: list[tuple[str, bytes]] = []
+    other: list[bytes] = []
+    sub = connections(mqtt_broker.url, lambda m: other.append(m.payload), mqtt_version)
+    pub = connections(mqtt_broker.url, version=mqtt_version)
+    await sub.connect()
+    await pub.connect()
+    sub.unwrap().message_callback_add(
+        "fast/cb/#", lambda _c, _u, m: seen.append((m.topic, m.payload))
+    )
+    await sub.subscribe("fast/cb/#", qos=0)
+    await sub.subscribe("fast/plain", qos=0)
+    pub.publish("fast/cb/1", b"to the callback")
+    await pub.publish_and_wait("fast/plain", b"to on_message", qos=1)
+    await eventually(lambda: bool(seen and other), 5)
+    assert seen == [("fast/cb/1", b"to the callback")]
+    assert other == [b"to on_message"]
 
 
 async def test_on_accepts_nest_event_names_and_end_follows_close(
