@@ -1,0 +1,103 @@
+"""WorkerPool: one service in several processes sharing its subscriptions (a real broker)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from nestpy.microservices.workers import WorkerPool, with_shared_group
+from nestpy_mqtt import ClientMqtt, MqttOptions
+from nestpy_mqtt.testing import MosquittoBroker
+
+pytestmark = pytest.mark.mqtt
+
+SERVICE = textwrap.dedent(
+    """
+    import asyncio, sys
+    from typing import Any
+    from nestpy import Controller, Module
+    from nestpy.microservices import MessagePattern, Transport, create_microservice
+    from nestpy.microservices.workers import WorkerPool, with_shared_group, worker_index
+    from nestpy_mqtt import MqttOptions
+
+    @Controller()
+    class WhoController:
+        @MessagePattern("who")
+        def who(self, _data: Any) -> int:
+            return worker_index()
+
+    @Module(controllers=[WhoController])
+    class WhoModule: ...
+
+    async def main() -> None:
+        options = with_shared_group(MqttOptions(url=sys.argv[1]), workers=2)
+        app = await create_microservice(WhoModule, transport=Transport.MQTT, options=options)
+        pool = WorkerPool(2)
+        await app.listen()
+        await pool.start()
+        print("ready", *pool.pids, flush=True)
+        try:
+            await app.run()
+        finally:
+            await pool.stop()
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_with_shared_group() -> None:
+    options = MqttOptions(url="mqtt://127.0.0.1:1")
+    assert with_shared_group(options, 1) is options
+    assert with_shared_group(options, 2).shared_group == "nestpy"
+    named = MqttOptions(url="mqtt://127.0.0.1:1", shared_group="mine")
+    assert with_shared_group(named, 3).shared_group == "mine"
+    with pytest.raises(ValueError, match="at least 1"):
+        with_shared_group(options, 0)
+    with pytest.raises(ValueError, match="shared group"):
+        with_shared_group(options, 2, group="a/b")
+    with pytest.raises(ValueError, match="shared subscriptions"):
+        with_shared_group(object(), 2)
+    with pytest.raises(ValueError, match="at least 1"):
+        WorkerPool(0)
+
+
+async def test_two_workers_share_the_requests_and_stop_together(
+    mqtt_broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    script = tmp_path / "who_service.py"
+    script.write_text(SERVICE)
+    parent = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(script),
+        mqtt_broker.url,
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+    client = ClientMqtt(MqttOptions(url=mqtt_broker.url, request_timeout=5))
+    try:
+        assert parent.stdout is not None
+        ready = (await asyncio.wait_for(parent.stdout.readline(), 30)).decode()
+        assert ready.startswith("ready"), ready
+        [worker_pid] = [int(pid) for pid in ready.split()[1:]]
+        seen: set[int] = set()
+        deadline = time.monotonic() + 20
+        while seen != {0, 1}:  # worker 1 subscribes a moment later
+            assert time.monotonic() < deadline, f"only worker(s) {seen} answered"
+            seen.add(await client.send("who", {}))
+        parent.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(parent.wait(), 20) == 0
+        with pytest.raises(ProcessLookupError):
+            os.kill(worker_pid, 0)  # stopped with worker 0 (and reaped by it)
+    finally:
+        await client.close()
+        if parent.returncode is None:
+            parent.kill()
+            await parent.wait()
