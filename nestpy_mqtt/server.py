@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -114,7 +115,22 @@ class ServerMqtt(Server):
         self.handle_packet(topic, message.payload, MqttContext(topic, message), reply)
 
     async def close(self) -> None:
-        """Stop taking messages, let in-flight handlers reply (``drain_timeout``), disconnect."""
+        """Stop taking messages, let in-flight handlers reply (``drain_timeout``), disconnect.
+
+        With a clean session the handler topics are unsubscribed first, so that the broker
+        stops delivering here (in a shared group, the other instances take the messages);
+        a persistent session keeps its subscriptions, to queue messages for the next start.
+        """
+        if self.options.clean_session and self._connection.is_connected:
+            await self._unsubscribe_all(min(self.drain_timeout, 5.0))
         self.stop_accepting()
         await self.drain(self.drain_timeout)
         await self._connection.close()
+
+    async def _unsubscribe_all(self, timeout: float) -> None:
+        topics = [self.subscription_topic(route) for route in self.handlers]
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.gather(*(self._connection.unsubscribe(t) for t in topics))
+        except Exception as exc:  # the broker is gone or slow: close anyway
+            logger.warning("Shutdown: could not unsubscribe the handler topics: %r", exc)

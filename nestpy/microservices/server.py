@@ -34,6 +34,8 @@ ReplyFn = Callable[[bytes], object]
 
 HandlerEntry = MessageHandler | list[MessageHandler]
 
+SHUTDOWN_MESSAGE = "The service shut down before the handler finished"
+
 
 def no_event_handler_message(route: str) -> str:
     """Nest's log line for an event that no handler matches."""
@@ -126,12 +128,20 @@ class Server(ABC):
         self._accepting = False
 
     async def drain(self, timeout: float | None) -> int:
-        """Wait for in-flight handlers, at most ``timeout`` seconds; returns how many were left."""
+        """Wait for in-flight handlers, at most ``timeout`` seconds; returns how many were left.
+
+        Handlers still running then are cancelled, and their callers get an error reply
+        (``SHUTDOWN_MESSAGE``) instead of waiting for their own timeout.
+        """
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
-        left = len(self._tasks) + len(self._backlog)
+        self._backlog.clear()
+        left = len(self._tasks)
         if left:
             logger.warning("Shutdown: %d message(s) still being handled were abandoned", left)
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.wait(set(self._tasks), timeout=1.0)
         return left
 
     # -- dispatch ------------------------------------------------------------------------------
@@ -145,6 +155,7 @@ class Server(ABC):
     ) -> None:
         """Handle one received message. Never raises: one bad message cannot stop the server."""
         if not self._accepting:
+            logger.warning("Shutting down: a message on %r was not taken", channel)
             return
         limit = self.max_payload_bytes
         if limit is not None and len(payload) > limit:
@@ -213,6 +224,11 @@ class Server(ABC):
             logger.warning("%s: %s (request %r)", handler.method_name, message, packet.id)
             error = error_payload(RpcException(message))
             reply(encode_response(packet.id, err=error, is_disposed=True))
+        except asyncio.CancelledError:
+            if not self._accepting:  # abandoned by drain(): tell the caller
+                error = error_payload(RpcException(SHUTDOWN_MESSAGE))
+                reply(encode_response(packet.id, err=error, is_disposed=True))
+            raise
 
     async def _send_result(self, result: Any, request_id: Any, reply: ReplyFn) -> None:
         try:
