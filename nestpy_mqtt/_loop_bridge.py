@@ -30,6 +30,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Callable
+from time import monotonic
 from typing import Any, Protocol
 
 from nestpy_mqtt._buffered_socket import (
@@ -234,6 +235,7 @@ class LoopBridge:
         io = self._io
         if io is not None and io.has_output:
             io.flush()
+            client._last_msg_out = monotonic()  # type: ignore[attr-defined]  # as paho does
             if io._error is not None:  # the peer is gone: let paho's next read find out
                 self.loop.call_soon(self._on_readable)
         if self._sock is not None and (client.want_write() or (io is not None and io.has_output)):
@@ -296,6 +298,9 @@ class LoopBridge:
             if not io.has_input:
                 if not io.fill():
                     return  # nothing more for now
+                # paho's keepalive gives up when no bytes came for a while; the PUBLISH
+                # packets read here never reach paho's bookkeeping, so keep it up to date.
+                client._last_bytes_received = monotonic()  # type: ignore[attr-defined]
                 if not io.has_input:  # end of stream or an error: paho finds out and closes
                     client.loop_read()
                     return

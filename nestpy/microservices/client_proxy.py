@@ -3,7 +3,7 @@
 ``send`` returns a ``ResponseStream``: ``await`` it for the last value, or ``async for`` over it
 for every value of a streaming handler. Like Nest's cold observable, nothing is sent until it
 is awaited or iterated, and each await/iteration sends the request again. ``emit`` is hot: the
-event is published at once, and the returned task completes when the transport has sent it.
+event is published at once, and the returned future completes when the transport has sent it.
 """
 
 from __future__ import annotations
