@@ -27,6 +27,7 @@ from benchmarks._common import ROOT
 from nestpy_mqtt.testing import MosquittoBroker
 
 IMPLS = {"nestpy": "benchmarks.mqtt", "raw-paho": "benchmarks.raw_paho"}
+NESTJS = {"nestjs": "benchmarks.nestjs"}
 
 
 def rows(args: argparse.Namespace) -> list[tuple[str, str, int, int]]:
@@ -111,6 +112,15 @@ def table(
             f"| {label} | {cell(ours)} | {cell(theirs)} | {by_rate} "
             f"| {cpu_cell(lean_ours)} | {cpu_cell(lean_theirs)} | {by_cpu} |"
         )
+    if any(impl == "nestjs" for impl, _ in best):
+        out += ["", "| row | NestJS service + client | nestpy/NestJS | raw paho/NestJS |"]
+        out.append("|---|---|---|---|")
+        for label, *_ in rows(args):
+            nest, ours = best.get(("nestjs", label)), best.get(("nestpy", label))
+            raw = best.get(("raw-paho", label))
+            mine = ratio(rate(ours), rate(nest)) if ours and nest else "-"
+            theirs = ratio(rate(raw), rate(nest)) if raw and nest else "-"
+            out.append(f"| {label} | {cell(nest)} | {mine} | {theirs} |")
     return "\n".join(out)
 
 
@@ -125,6 +135,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="nestpy service processes")
     parser.add_argument("--port", type=int, default=None, help="use this broker, not a private one")
     parser.add_argument("--json", type=Path, default=None, help="also save every run here")
+    parser.add_argument(
+        "--nestjs", action="store_true", help="add NestJS service + client (needs Node.js)"
+    )
     return parser.parse_args(argv)
 
 
@@ -146,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"broker 127.0.0.1:{port}; MQTT {'5' if args.protocol == 5 else '3.1.1'}")
         for attempt in range(args.repeat):
             for label, mode, c, n in rows(args):
-                for impl, module in IMPLS.items():
+                for impl, module in {**IMPLS, **(NESTJS if args.nestjs else {})}.items():
                     extra = ["--protocol", str(args.protocol)]
                     if impl == "nestpy" and args.workers > 1:
                         extra += ["--workers", str(args.workers)]
