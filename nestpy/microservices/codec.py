@@ -177,8 +177,8 @@ def decode_response(payload: bytes | bytearray) -> IncomingResponse | None:
     """
     try:
         value = json.loads(payload)
-    except ValueError:
-        logger.warning("Dropped a reply that is not JSON: %r", payload[:200])
+    except (ValueError, RecursionError):
+        logger.warning("Dropped a reply that is not JSON (or nested too deeply): %r", payload[:200])
         return None
     if not isinstance(value, dict) or "id" not in value:
         logger.warning("Dropped a reply without an id: %r", payload[:200])

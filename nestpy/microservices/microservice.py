@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal as signals
 from types import TracebackType
@@ -13,6 +14,7 @@ from nestpy.core.factory import NestFactory
 from nestpy.microservices.listeners import bind_handlers
 from nestpy.microservices.server import Server
 from nestpy.microservices.transports import Transport, server_class
+from nestpy.microservices.workers import WorkerPool, with_shared_group
 
 logger = logging.getLogger("nestpy.microservices")
 
@@ -26,9 +28,10 @@ class NestMicroservice:
     paho event listeners and the paho client).
     """
 
-    def __init__(self, context: Any, server: Server) -> None:
+    def __init__(self, context: Any, server: Server, workers: WorkerPool | None = None) -> None:
         self.context = context
         self.server = server
+        self.workers = workers
         self._listening = False
 
     async def listen(self) -> None:
@@ -49,7 +52,8 @@ class NestMicroservice:
         """Listen, then serve until SIGTERM or SIGINT, and shut down cleanly.
 
         On the signal the server stops taking messages, lets in-flight handlers reply, and the
-        shutdown hooks run with the signal's name.
+        shutdown hooks run with the signal's name. With ``workers=N`` the other N-1 processes
+        are started once this one listens, and stopped with it.
         """
         loop = asyncio.get_running_loop()
         received: asyncio.Future[str] = loop.create_future()
@@ -62,12 +66,19 @@ class NestMicroservice:
             loop.add_signal_handler(getattr(signals, name), on_signal, name)
         try:
             await self.listen()
+            if self.workers is not None:
+                await self.workers.start()
+            # Everything built so far lives as long as the service: keep it out of the
+            # collector's full passes, which otherwise pause a busy service for tens of ms.
+            gc.freeze()
             signal_name = await received
             logger.info("Received %s, shutting down", signal_name)
             await self.close(signal_name)
         finally:
             for name in signals_to_handle:
                 loop.remove_signal_handler(getattr(signals, name))
+            if self.workers is not None:
+                await self.workers.stop()
 
     async def close(self, signal: str | None = None) -> None:
         """Close the server, then run the shutdown hooks; idempotent."""
@@ -126,6 +137,7 @@ async def create_microservice(
     transport: Transport | None = Transport.MQTT,
     options: Any = None,
     strategy: Server | None = None,
+    workers: int = 1,
     **server_options: Any,
 ) -> NestMicroservice:
     """Bootstrap ``module`` and attach a server; call ``listen()`` or ``run()`` to start it.
@@ -134,7 +146,12 @@ async def create_microservice(
     ``server_options`` go to the server (``max_concurrency=``, ``drain_timeout=``,
     ``handler_timeout=``, ``max_payload_bytes=``);
     ``strategy`` takes a ready server instance, for custom transports.
+    ``workers=N`` (MQTT) runs the service in N processes sharing its subscriptions through a
+    shared subscription group (``nestpy`` unless ``options.shared_group`` names one): ``run()``
+    in the process you started starts the N-1 others by running its command line again.
     """
     server = make_server(transport, options, strategy, **server_options)
+    if workers > 1:
+        server.options = with_shared_group(getattr(server, "options", None), workers)  # type: ignore[attr-defined]
     context = await NestFactory.create_application_context(module)
-    return NestMicroservice(context, server)
+    return NestMicroservice(context, server, WorkerPool(workers) if workers > 1 else None)

@@ -58,7 +58,7 @@ def with_shared_group(options: Any, workers: int, group: str = DEFAULT_GROUP) ->
         raise ValueError(msg)
     if workers == 1:
         return options
-    if not hasattr(options, "shared_group"):
+    if not hasattr(options, "shared_group") or not hasattr(options, "model_copy"):
         msg = "workers > 1 needs a transport with shared subscriptions (Transport.MQTT)"
         raise ValueError(msg)
     if options.shared_group is not None:

@@ -68,3 +68,7 @@ def test_incoming_replies():
     assert (external.response, external.is_disposed) == ({"id": "i", "value": 1}, True)
     assert decode_response(b"not json") is None
     assert decode_response(b"[1,2]") is None
+
+
+def test_a_reply_nested_too_deeply_is_dropped():
+    assert decode_response(b"[" * 100_000 + b"]" * 100_000) is None

@@ -24,7 +24,7 @@ SERVICE = textwrap.dedent(
     from typing import Any
     from nestpy import Controller, Module
     from nestpy.microservices import MessagePattern, Transport, create_microservice
-    from nestpy.microservices.workers import WorkerPool, with_shared_group, worker_index
+    from nestpy.microservices.workers import worker_index
     from nestpy_mqtt import MqttOptions
 
     @Controller()
@@ -37,16 +37,15 @@ SERVICE = textwrap.dedent(
     class WhoModule: ...
 
     async def main() -> None:
-        options = with_shared_group(MqttOptions(url=sys.argv[1]), workers=2)
-        app = await create_microservice(WhoModule, transport=Transport.MQTT, options=options)
-        pool = WorkerPool(2)
-        await app.listen()
-        await pool.start()
-        print("ready", *pool.pids, flush=True)
-        try:
-            await app.run()
-        finally:
-            await pool.stop()
+        app = await create_microservice(
+            WhoModule, transport=Transport.MQTT, options=MqttOptions(url=sys.argv[1]), workers=2
+        )
+        task = asyncio.ensure_future(app.run())
+        if worker_index() == 0:  # the process the test started
+            while not app.workers.pids:
+                await asyncio.sleep(0.05)
+            print("ready", *app.workers.pids, flush=True)
+        await task
 
     asyncio.run(main())
     """
