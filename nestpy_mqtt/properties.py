@@ -17,6 +17,7 @@ from paho.mqtt.properties import Properties
 
 __all__ = [
     "PUBLISH_PROPERTY_NAMES",
+    "snake_case",
     "UserProperties",
     "PublishPropertiesFactory",
     "merge_user_properties",
@@ -43,8 +44,13 @@ _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 _SPECIAL = {"user_properties": "UserProperty", "user_property": "UserProperty"}
 
 
+def snake_case(key: str) -> str:
+    """``userProperties`` (Nest's spelling) -> ``user_properties``; snake_case is kept."""
+    return key if key.islower() else _CAMEL.sub("_", key).lower()
+
+
 def _paho_name(key: str) -> str:
-    snake = _CAMEL.sub("_", key).lower() if not key.islower() else key
+    snake = snake_case(key)
     if snake in _SPECIAL:
         return _SPECIAL[snake]
     return "".join(part.capitalize() for part in snake.split("_"))

@@ -14,32 +14,17 @@ Example::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
+
+from nestpy_mqtt.properties import PUBLISH_PROPERTY_NAMES, snake_case
 
 __all__ = ["RECORD_PROPERTY_NAMES", "MqttRecord", "MqttRecordBuilder", "MqttRecordOptions"]
 
 T = TypeVar("T")
 
-RECORD_PROPERTY_NAMES = frozenset(
-    {
-        "payload_format_indicator",
-        "message_expiry_interval",
-        "topic_alias",
-        "response_topic",
-        "correlation_data",
-        "user_properties",
-        "subscription_identifier",
-        "content_type",
-    }
-)
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
-
-
-def _snake(key: str) -> str:
-    return key if key.islower() else _CAMEL.sub("_", key).lower()
+RECORD_PROPERTY_NAMES = frozenset(PUBLISH_PROPERTY_NAMES)
 
 
 @dataclass(frozen=True)
@@ -107,7 +92,7 @@ class MqttRecordBuilder(Generic[T]):
         """
         merged: dict[str, Any] = {}
         for key, value in {**(properties or {}), **more}.items():
-            name = _snake(key)
+            name = snake_case(key)
             if name not in RECORD_PROPERTY_NAMES:
                 msg = (
                     f"unknown MQTT record property {key!r}; "
