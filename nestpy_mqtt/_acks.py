@@ -17,7 +17,7 @@ from nestpy_mqtt.errors import MqttConnectionLostError, MqttPublishError, MqttSu
 
 __all__ = ["PublishTracker", "Subscription", "SubscriptionTracker"]
 
-logger = logging.getLogger("nestpy_mqtt.connection")
+logger = logging.getLogger("nestpy.mqtt.connection")
 
 _NO_CONN = 4  # paho MQTTErrorCode.MQTT_ERR_NO_CONN
 

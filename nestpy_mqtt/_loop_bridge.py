@@ -40,7 +40,7 @@ from nestpy_mqtt._buffered_socket import (
     topic_header,
 )
 
-logger = logging.getLogger("nestpy_mqtt.connection")
+logger = logging.getLogger("nestpy.mqtt.connection")
 
 _MISC_INTERVAL = 1.0
 _MAX_READS_PER_WAKEUP = 64

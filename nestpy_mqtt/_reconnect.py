@@ -24,7 +24,7 @@ from nestpy_mqtt.status import EventEmitter, MqttStatus, StatusStream
 
 __all__ = ["EVENTS", "Refused", "Supervisor"]
 
-logger = logging.getLogger("nestpy_mqtt.connection")
+logger = logging.getLogger("nestpy.mqtt.connection")
 E = TypeVar("E", bound=MqttConnectionError)
 
 EVENTS = (

@@ -40,7 +40,7 @@ from nestpy_mqtt.status import StatusStream
 
 __all__ = ["EVENTS", "NOT_INITIALIZED", "MqttConnection"]
 
-logger = logging.getLogger("nestpy_mqtt.connection")
+logger = logging.getLogger("nestpy.mqtt.connection")
 
 NOT_INITIALIZED = 'Not initialized. Please call the "connect" method first.'
 

@@ -15,7 +15,7 @@ from typing import Any
 
 __all__ = ["EventEmitter", "MqttStatus", "StatusStream"]
 
-logger = logging.getLogger("nestpy_mqtt.connection")
+logger = logging.getLogger("nestpy.mqtt.connection")
 
 
 class MqttStatus(StrEnum):

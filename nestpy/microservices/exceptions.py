@@ -7,7 +7,7 @@ from typing import Any
 
 from nestpy.errors import NestpyError
 
-logger = logging.getLogger("RpcExceptionsHandler")
+logger = logging.getLogger("nestpy.RpcExceptionsHandler")
 
 UNKNOWN_EXCEPTION_MESSAGE = "Internal server error"
 INVALID_MESSAGE = "The invalid data or message pattern (undefined/null)"

@@ -149,7 +149,7 @@ async def test_errors_take_nest_shapes(server, caplog):
         {"err": {"status": "error", "message": "bad"}, "isDisposed": True, "id": "1"}
     ]
     assert await call(s, "fail_obj", 1) == [{"err": {"code": 7}, "isDisposed": True, "id": "1"}]
-    with caplog.at_level(logging.ERROR, logger="RpcExceptionsHandler"):
+    with caplog.at_level(logging.ERROR, logger="nestpy.RpcExceptionsHandler"):
         assert await call(s, "crash", 1) == [
             {
                 "err": {"status": "error", "message": "Internal server error"},

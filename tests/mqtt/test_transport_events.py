@@ -127,7 +127,7 @@ async def test_failing_or_invalid_events_are_logged_and_the_service_goes_on(
         await client.emit("temperature", {"celsius": "warm"})
         await client.emit("temperature", {"celsius": 21.5})
         await eventually(lambda: devices.seen == [21.5])
-    [crash] = [r for r in caplog.records if r.name == "RpcExceptionsHandler"]
+    [crash] = [r for r in caplog.records if r.name == "nestpy.RpcExceptionsHandler"]
     assert crash.exc_info is not None
     assert str(crash.exc_info[1]) == "event handler failed"
     [invalid] = [r for r in caplog.records if "DeviceController.temperature failed" in r.message]
