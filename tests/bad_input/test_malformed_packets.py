@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from transport_support import Harness, Sniffer, eventually, make_module
 
 from nestpy import Controller
 from nestpy.microservices import MessagePattern
-from nestpy_mqtt.testing import MosquittoBroker
 
 pytestmark = pytest.mark.mqtt
 
@@ -47,21 +45,8 @@ class SumController:
 
 
 @pytest.fixture
-async def harness(mqtt_broker: MosquittoBroker) -> AsyncIterator[Harness]:
-    peers = Harness(mqtt_broker.url, 5)
-    try:
-        yield peers
-    finally:
-        await peers.close()
-
-
-@pytest.fixture
-async def sniffer(mqtt_broker: MosquittoBroker) -> AsyncIterator[Sniffer]:
-    spy = await Sniffer(mqtt_broker.url).start()
-    try:
-        yield spy
-    finally:
-        await spy.close()
+def mqtt_version() -> int:
+    return 5  # these tests need MQTT 5 (properties, reason codes)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from transport_support import Harness, Sniffer, eventually, make_module
 
 from nestpy import Controller
 from nestpy.microservices import EventPattern, MessagePattern, RequestTimeoutError, RpcException
-from nestpy_mqtt.testing import MosquittoBroker
 
 pytestmark = pytest.mark.mqtt
 
@@ -76,15 +75,6 @@ class FaultyController:
             await asyncio.sleep(3600)
         finally:
             self.cancelled.append("event")
-
-
-@pytest.fixture
-async def harness(mqtt_broker: MosquittoBroker, mqtt_version: int) -> AsyncIterator[Harness]:
-    peers = Harness(mqtt_broker.url, mqtt_version)
-    try:
-        yield peers
-    finally:
-        await peers.close()
 
 
 @pytest.fixture
@@ -197,12 +187,3 @@ async def collect(stream: Any, into: list[Any]) -> None:
 def test_timeouts_must_be_positive() -> None:
     with pytest.raises(ValueError, match="timeout must be a positive number"):
         MessagePattern("x", timeout=0)
-
-
-@pytest.fixture
-async def sniffer(mqtt_broker: MosquittoBroker) -> AsyncIterator[Sniffer]:
-    spy = await Sniffer(mqtt_broker.url).start()
-    try:
-        yield spy
-    finally:
-        await spy.close()

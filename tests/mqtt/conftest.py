@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from transport_support import harness, sniffer  # noqa: F401 - shared fixtures
 
 from nestpy_mqtt.connection import MqttConnection
 from nestpy_mqtt.options import MqttOptions

@@ -71,15 +71,6 @@ def log_broker() -> Iterator[MosquittoBroker]:
         yield broker
 
 
-@pytest.fixture
-async def harness(mqtt_broker: MosquittoBroker, mqtt_version: int) -> AsyncIterator[Harness]:
-    peers = Harness(mqtt_broker.url, mqtt_version)
-    try:
-        yield peers
-    finally:
-        await peers.close()
-
-
 async def hold_service(harness: Harness) -> HoldController:
     app = await harness.service(HoldController)
     controller: HoldController = app.get(HoldController)

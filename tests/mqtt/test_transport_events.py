@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ from transport_support import Harness, Sniffer, eventually
 from nestpy import Controller, Injectable
 from nestpy.microservices import EventPattern
 from nestpy_mqtt import MqttContext, MqttRecordBuilder
-from nestpy_mqtt.testing import MosquittoBroker
 
 pytestmark = pytest.mark.mqtt
 
@@ -73,15 +71,6 @@ class PartnerController:
     async def signals(self, data: Any) -> None:
         await asyncio.sleep(0)
         self.shared.partner_ran.set()
-
-
-@pytest.fixture
-async def harness(mqtt_broker: MosquittoBroker, mqtt_version: int) -> AsyncIterator[Harness]:
-    peers = Harness(mqtt_broker.url, mqtt_version)
-    try:
-        yield peers
-    finally:
-        await peers.close()
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ from nestpy.microservices import (
     UseInterceptors,
 )
 from nestpy_mqtt import MqttContext, MqttStatus
-from nestpy_mqtt.testing import MosquittoBroker
 
 pytestmark = pytest.mark.mqtt
 _serials = itertools.count(1)
@@ -155,15 +154,6 @@ class OrdersController:
     @UseFilters(MissingKey)
     def total(self, data: dict[str, Any]) -> int:
         return int(data["n"])
-
-
-@pytest.fixture
-async def harness(mqtt_broker: MosquittoBroker, mqtt_version: int) -> AsyncIterator[Harness]:
-    peers = Harness(mqtt_broker.url, mqtt_version)
-    try:
-        yield peers
-    finally:
-        await peers.close()
 
 
 async def test_request_scoped_providers_are_new_per_message_and_get_the_context(

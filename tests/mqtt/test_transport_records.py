@@ -3,7 +3,6 @@ client-wide ``user_properties`` merged under each record's (case 19 of nest-refe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -50,21 +49,8 @@ class PropsController:
 
 
 @pytest.fixture
-async def harness(mqtt_broker: MosquittoBroker) -> AsyncIterator[Harness]:
-    peers = Harness(mqtt_broker.url, 5)
-    try:
-        yield peers
-    finally:
-        await peers.close()
-
-
-@pytest.fixture
-async def sniffer(mqtt_broker: MosquittoBroker) -> AsyncIterator[Sniffer]:
-    sniffing = await Sniffer(mqtt_broker.url).start()
-    try:
-        yield sniffing
-    finally:
-        await sniffing.close()
+def mqtt_version() -> int:
+    return 5  # these tests need MQTT 5 (properties, reason codes)
 
 
 async def test_record_qos_and_user_properties_merged_with_the_clients(

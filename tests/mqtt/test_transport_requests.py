@@ -15,7 +15,6 @@ from nestpy import Controller
 from nestpy.microservices import Ctx, EventPattern, MessagePattern, RpcException
 from nestpy.microservices.server import no_event_handler_message
 from nestpy_mqtt import MqttContext
-from nestpy_mqtt.testing import MosquittoBroker
 
 pytestmark = pytest.mark.mqtt
 F = wire_facts()
@@ -94,24 +93,6 @@ class WireController:
     @EventPattern("lamp/+")
     def lamp(self, data: Any, ctx: MqttContext) -> None:
         self.events.append((ctx.get_topic(), data))
-
-
-@pytest.fixture
-async def harness(mqtt_broker: MosquittoBroker, mqtt_version: int) -> AsyncIterator[Harness]:
-    peers = Harness(mqtt_broker.url, mqtt_version)
-    try:
-        yield peers
-    finally:
-        await peers.close()
-
-
-@pytest.fixture
-async def sniffer(mqtt_broker: MosquittoBroker) -> AsyncIterator[Sniffer]:
-    sniffing = await Sniffer(mqtt_broker.url).start()
-    try:
-        yield sniffing
-    finally:
-        await sniffing.close()
 
 
 @pytest.fixture

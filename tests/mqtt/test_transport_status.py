@@ -4,7 +4,6 @@ on Mosquitto, including a broker restart."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -48,15 +47,6 @@ class Recorder:
 
     def stop(self) -> None:
         self._task.cancel()
-
-
-@pytest.fixture
-async def harness(mqtt_broker: MosquittoBroker, mqtt_version: int) -> AsyncIterator[Harness]:
-    peers = Harness(mqtt_broker.url, mqtt_version)
-    try:
-        yield peers
-    finally:
-        await peers.close()
 
 
 async def test_client_status_on_and_unwrap(harness: Harness) -> None:

@@ -12,7 +12,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -271,3 +271,26 @@ def dynsec_broker(
     }
     (broker.directory / "dynsec.json").write_text(json.dumps(config))
     return broker.start()
+
+
+# Fixtures shared by the transport, fault and bad-input tests (conftests import them).
+
+
+@pytest.fixture
+async def harness(mqtt_broker: MosquittoBroker, mqtt_version: int) -> AsyncIterator[Harness]:
+    """Services and clients on the session broker, closed after the test."""
+    peers = Harness(mqtt_broker.url, mqtt_version)
+    try:
+        yield peers
+    finally:
+        await peers.close()
+
+
+@pytest.fixture
+async def sniffer(mqtt_broker: MosquittoBroker) -> AsyncIterator[Sniffer]:
+    """A raw paho subscriber to every topic of the session broker."""
+    spy = await Sniffer(mqtt_broker.url).start()
+    try:
+        yield spy
+    finally:
+        await spy.close()
