@@ -159,7 +159,7 @@ async def test_object_patterns_use_sorted_json_topics(harness: Harness, sniffer:
     assert reply.payload == F.fill(F.OBJECT_REPLY, rid)
     client = harness.client()
     assert await client.send(F.MIXED_CASE_PATTERN, "m", timeout=5) == "m"
-    assert sniffer.on(F.MIXED_CASE_TOPIC)
+    await eventually(lambda: sniffer.on(F.MIXED_CASE_TOPIC))
 
 
 @pytest.mark.usefixtures("service")
