@@ -14,12 +14,13 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import pytest
-from transport_support import Harness, eventually
+from transport_support import Harness, eventually, make_module
 
 from nestpy import ShutdownSignal
 from nestpy.common.shutdown_signal import DEFAULT_SHUTDOWN_SIGNALS, signal_numbers
 from nestpy.microservices import Transport, create_microservice
 from nestpy_mqtt import MqttOptions
+from nestpy_mqtt.errors import MqttNotInitializedError
 from nestpy_mqtt.testing import MosquittoBroker
 from nestpy_mqtt.testing.broker import free_port
 
@@ -282,3 +283,14 @@ async def test_create_microservice_rejects_an_unknown_signal() -> None:
             options=MqttOptions(url="mqtt://127.0.0.1:1"),
             shutdown_signals=["SIGTREM"],
         )
+
+
+async def test_run_after_close_returns_at_once_without_connecting(down_url: str) -> None:
+    app = await create_microservice(
+        make_module([]), transport=Transport.MQTT, options=MqttOptions(url=down_url)
+    )
+    await app.close()
+    await asyncio.wait_for(app.run(), 10)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    with pytest.raises(MqttNotInitializedError):
+        app.unwrap()  # never connected
