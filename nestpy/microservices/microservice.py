@@ -82,8 +82,8 @@ class NestMicroservice:
         )
         closed = asyncio.ensure_future(self.context.wait_closed())
         starting: asyncio.Future[None] | None = None
-        listener.install()
         try:
+            listener.install()
             if not self.context.is_closing:
                 starting = asyncio.ensure_future(self._start())
                 await asyncio.wait({starting, listener.received, closed}, return_when=FIRST)

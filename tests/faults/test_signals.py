@@ -5,12 +5,14 @@ elsewhere. Each test prints the time from the signal to the process's exit."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
+import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -45,7 +47,9 @@ class ServiceProcess:
         ]
 
     @classmethod
-    async def start(cls, url: str, *args: str, prefix: Sequence[str] = ()) -> ServiceProcess:
+    async def start(
+        cls, url: str, *args: str, prefix: Sequence[str] = (), env: dict[str, str] | None = None
+    ) -> ServiceProcess:
         process = await asyncio.create_subprocess_exec(
             *prefix,
             sys.executable,
@@ -54,7 +58,7 @@ class ServiceProcess:
             *args,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         )
         return cls(process)
 
@@ -121,6 +125,96 @@ async def start(processes: list[ServiceProcess], url: str, *args: str) -> Servic
     service = await ServiceProcess.start(url, *args)
     processes.append(service)
     return service
+
+
+class SilentBroker:
+    """Accepts TCP connections and never answers: the service waits for its CONNACK."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        return f"mqtt://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.append(writer)
+        await reader.read()  # hold the connection until the client drops it
+
+    async def close(self) -> None:
+        for writer in self._writers:
+            writer.close()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+@pytest.fixture
+async def silent_broker() -> AsyncIterator[SilentBroker]:
+    broker = SilentBroker()
+    try:
+        yield broker
+    finally:
+        await broker.close()
+
+
+async def test_a_signal_stops_a_service_waiting_for_a_silent_broker(
+    processes: list[ServiceProcess], silent_broker: SilentBroker
+) -> None:
+    service = await start(processes, await silent_broker.start())
+    await eventually(lambda: silent_broker.connections > 0, timeout=30)  # awaiting CONNACK
+
+    signalled = service.signal(signal.SIGTERM)
+    code = await service.exit_code()
+    exited = time.monotonic() - signalled
+
+    assert code == 0
+    assert service.out[:2] == [
+        "before_application_shutdown SIGTERM",
+        "on_application_shutdown SIGTERM",
+    ]
+    print(f"\nSIGTERM while waiting for a CONNACK that never comes: exited {exited:.2f} s later")
+
+
+@pytest.fixture
+def unanswered_url() -> Iterator[str]:
+    """A port whose accept queue is full: the kernel drops further SYNs, so a TCP connect
+    blocks (as behind a firewall that drops packets)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    address = listener.getsockname()
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(address)
+        fillers.append(filler)
+    try:
+        yield f"mqtt://127.0.0.1:{address[1]}"
+    finally:
+        for sock in [*fillers, listener]:
+            sock.close()
+
+
+async def test_a_signal_during_a_blocked_tcp_connect_still_stops_the_service(
+    processes: list[ServiceProcess], unanswered_url: str
+) -> None:
+    # The TCP connect runs in a thread that cannot be interrupted: it ends first.
+    service = await ServiceProcess.start(unanswered_url, env={"NESTPY_MQTT_HANDSHAKE_TIMEOUT": "3"})
+    processes.append(service)
+    await service.wait_err("dependencies initialized")
+    await asyncio.sleep(0.5)  # the connect is under way (or over: then the exit is sooner)
+    signalled = service.signal(signal.SIGTERM)
+    code = await service.exit_code()
+    exited = time.monotonic() - signalled
+    assert code == 0
+    assert "on_application_shutdown SIGTERM" in service.out
+    print(f"\nSIGTERM during a TCP connect that gets no answer: exited {exited:.2f} s later")
 
 
 @pytest.mark.parametrize("name", ["SIGTERM", "SIGINT", "SIGHUP"])
