@@ -12,6 +12,7 @@ from nestpy.common.lifecycle import (
 )
 from nestpy.common.providers import Provider
 from nestpy.common.scopes import Scope
+from nestpy.common.shutdown_signal import ShutdownSignal
 from nestpy.common.tokens import REQUEST, InjectionToken, forward_ref, token_name
 from nestpy.core.application_context import NestApplicationContext
 from nestpy.core.errors.exceptions import (
@@ -50,6 +51,7 @@ __all__ = [
     "Provider",
     "REQUEST",
     "Scope",
+    "ShutdownSignal",
     "UnknownDependenciesError",
     "UnknownElementError",
     "UnknownExportError",

@@ -124,6 +124,11 @@ class NestApplicationContext:
             self._closing = asyncio.ensure_future(self._shutdown(signal))
         await asyncio.shield(self._closing)
 
+    @property
+    def is_closing(self) -> bool:
+        """True once ``close()`` has been called (its hooks may still be running)."""
+        return self._closing is not None
+
     async def wait_closed(self) -> None:
         """Return once ``close()`` (e.g. from a signal handler) has finished."""
         await self._closed.wait()

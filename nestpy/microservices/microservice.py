@@ -7,18 +7,21 @@ import asyncio
 import gc
 import logging
 import signal as signals
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
+from nestpy.common.shutdown_signal import DEFAULT_SHUTDOWN_SIGNALS, signal_numbers
 from nestpy.core.factory import NestFactory
 from nestpy.microservices.listeners import bind_handlers
 from nestpy.microservices.server import Server
+from nestpy.microservices.signal_listener import SignalListener
 from nestpy.microservices.transports import Transport, server_class
 from nestpy.microservices.workers import WorkerPool, with_shared_group
 
 logger = logging.getLogger("nestpy.microservices")
 
-SHUTDOWN_SIGNALS = ("SIGTERM", "SIGINT")
+FIRST = asyncio.FIRST_COMPLETED
 
 
 class NestMicroservice:
@@ -28,10 +31,21 @@ class NestMicroservice:
     paho event listeners and the paho client).
     """
 
-    def __init__(self, context: Any, server: Server, workers: WorkerPool | None = None) -> None:
+    def __init__(
+        self,
+        context: Any,
+        server: Server,
+        workers: WorkerPool | None = None,
+        *,
+        shutdown_signals: Iterable[str | signals.Signals] | None = None,
+    ) -> None:
         self.context = context
         self.server = server
         self.workers = workers
+        self.shutdown_signals = (
+            None if shutdown_signals is None else tuple(signal_numbers(shutdown_signals))
+        )
+        """The signals ``run()`` handles; None for ``DEFAULT_SHUTDOWN_SIGNALS``."""
         self._listening = False
 
     async def listen(self) -> None:
@@ -48,37 +62,68 @@ class NestMicroservice:
             type(self.server).__name__,
         )
 
-    async def run(self, signals_to_handle: tuple[str, ...] = SHUTDOWN_SIGNALS) -> None:
-        """Listen, then serve until SIGTERM or SIGINT, and shut down cleanly.
+    async def run(self, shutdown_signals: Iterable[str | signals.Signals] | None = None) -> None:
+        """Listen, serve until a shutdown signal or ``close()``, and shut down cleanly.
 
-        On the signal the server stops taking messages, lets in-flight handlers reply, and the
-        shutdown hooks run with the signal's name. With ``workers=N`` the other N-1 processes
-        are started once this one listens, and stopped with it.
+        ``shutdown_signals`` (default: the ones given to ``create_microservice``, else
+        ``DEFAULT_SHUTDOWN_SIGNALS``: SIGTERM, SIGINT, SIGHUP; ``ShutdownSignal`` for all of
+        Nest's) are handled from the start, while the first connection is still being tried
+        too. On the first one the server stops taking messages, lets in-flight handlers reply,
+        and the shutdown hooks run with the signal's name; later signals are logged and change
+        nothing. ``close()`` from anywhere else makes ``run()`` return too. Either way the
+        signal handlers are removed before ``run()`` returns. With ``workers=N`` the other N-1
+        processes are started once this one listens, and stopped with it.
         """
-        loop = asyncio.get_running_loop()
-        received: asyncio.Future[str] = loop.create_future()
-
-        def on_signal(name: str) -> None:
-            if not received.done():
-                received.set_result(name)
-
-        for name in signals_to_handle:
-            loop.add_signal_handler(getattr(signals, name), on_signal, name)
+        chosen = self.shutdown_signals if shutdown_signals is None else shutdown_signals
+        listener = SignalListener(
+            DEFAULT_SHUTDOWN_SIGNALS if chosen is None else chosen,
+            keep_ignored=chosen is None,
+            closing=lambda: self.context.is_closing,
+        )
+        closed = asyncio.ensure_future(self.context.wait_closed())
+        starting: asyncio.Future[None] | None = None
         try:
-            await self.listen()
-            if self.workers is not None:
-                await self.workers.start()
-            # Everything built so far lives as long as the service: keep it out of the
-            # collector's full passes, which otherwise pause a busy service for tens of ms.
-            gc.freeze()
-            signal_name = await received
-            logger.info("Received %s, shutting down", signal_name)
-            await self.close(signal_name)
+            listener.install()
+            if not self.context.is_closing:
+                starting = asyncio.ensure_future(self._start())
+                await asyncio.wait({starting, listener.received, closed}, return_when=FIRST)
+                if starting.done() and not listener.received.done() and not closed.done():
+                    if starting.exception() is None:
+                        # Everything built so far lives as long as the service: keep it out
+                        # of the collector's full passes, which pause a busy service for ms.
+                        gc.freeze()
+                    elif not self.context.is_closing:
+                        starting.result()  # could not start (e.g. connect_timeout): raise
+                    await asyncio.wait({listener.received, closed}, return_when=FIRST)
+            name = listener.received.result() if listener.received.done() else None
+            if name is not None:
+                logger.info("Received %s, shutting down", name)
+            if starting is not None and not starting.done():
+                starting.cancel()  # still connecting: stop retrying
+                await asyncio.wait({starting})
+            await self._shutdown(name)
         finally:
-            for name in signals_to_handle:
-                loop.remove_signal_handler(getattr(signals, name))
+            closed.cancel()
+            listener.remove()
+            if starting is not None:
+                if not starting.done():  # run() itself was cancelled
+                    starting.cancel()
+                elif not starting.cancelled():
+                    starting.exception()  # retrieved: a close() during listen() is no error
             if self.workers is not None:
                 await self.workers.stop()
+
+    async def _start(self) -> None:
+        await self.listen()
+        if self.workers is not None:
+            await self.workers.start()
+
+    async def _shutdown(self, signal: str | None) -> None:
+        # The other workers drain at the same time as this one, not after it.
+        if self.workers is None:
+            await self.close(signal)
+        else:
+            await asyncio.gather(self.close(signal), self.workers.stop(signal or "SIGTERM"))
 
     async def close(self, signal: str | None = None) -> None:
         """Close the server, then run the shutdown hooks; idempotent."""
@@ -138,6 +183,7 @@ async def create_microservice(
     options: Any = None,
     strategy: Server | None = None,
     workers: int = 1,
+    shutdown_signals: Iterable[str | signals.Signals] | None = None,
     **server_options: Any,
 ) -> NestMicroservice:
     """Bootstrap ``module`` and attach a server; call ``listen()`` or ``run()`` to start it.
@@ -149,9 +195,14 @@ async def create_microservice(
     ``workers=N`` (MQTT) runs the service in N processes sharing its subscriptions through a
     shared subscription group (``nestpy`` unless ``options.shared_group`` names one): ``run()``
     in the process you started starts the N-1 others by running its command line again.
+    ``shutdown_signals`` are the signals ``run()`` shuts down on (names such as ``"SIGTERM"``,
+    ``ShutdownSignal`` members, or ``ShutdownSignal`` itself for all of Nest's); by default
+    ``DEFAULT_SHUTDOWN_SIGNALS`` (SIGTERM, SIGINT, SIGHUP), except the ones the process ignores.
     """
+    names = None if shutdown_signals is None else tuple(signal_numbers(shutdown_signals))
     server = make_server(transport, options, strategy, **server_options)
     if workers > 1:
         server.options = with_shared_group(getattr(server, "options", None), workers)  # type: ignore[attr-defined]
     context = await NestFactory.create_application_context(module)
-    return NestMicroservice(context, server, WorkerPool(workers) if workers > 1 else None)
+    pool = WorkerPool(workers) if workers > 1 else None
+    return NestMicroservice(context, server, pool, shutdown_signals=names)

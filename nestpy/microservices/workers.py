@@ -109,8 +109,8 @@ class WorkerPool:
             await self._spawn(index)
             self._watchers.append(asyncio.ensure_future(self._watch(index)))
 
-    async def stop(self) -> None:
-        """Send SIGTERM to every worker and wait (``stop_timeout``, then SIGKILL)."""
+    async def stop(self, signal_name: str = "SIGTERM") -> None:
+        """Send the signal to every worker and wait (``stop_timeout``, then SIGKILL)."""
         self._stopping = True
         for watcher in self._watchers:
             watcher.cancel()
@@ -121,7 +121,7 @@ class WorkerPool:
         processes = [p for p in self._processes.values() if p.returncode is None]
         for process in processes:
             with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
+                process.send_signal(getattr(signal, signal_name))
         for process in processes:
             try:
                 await asyncio.wait_for(process.wait(), self.stop_timeout)

@@ -4,6 +4,7 @@ group partner takes them), lets in-flight handlers finish and reply, then discon
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 import time
@@ -49,6 +50,7 @@ class ServiceProcess:
             str(drain_timeout),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},  # this checkout
         )
         service = cls(process)
         await service.wait_for("ready")
