@@ -44,7 +44,10 @@ TARGET_HELP = "package.module:AppModule (the attribute defaults to AppModule)"
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
+    from nestpy import __version__
+
     parser = argparse.ArgumentParser(prog="nestpy", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     formatter = argparse.RawDescriptionHelpFormatter
 
