@@ -15,13 +15,31 @@ from nestpy.microservices import (
     RpcException,
     Transport,
 )
+from nestpy_mqtt import MqttOptions
 
 
 @Controller()
 class RelayController:
-    def __init__(self, client: Annotated[ClientProxy, Inject("RELAY")]) -> None:
+    def __init__(
+        self,
+        client: Annotated[ClientProxy, Inject("RELAY")],
+        fixed: Annotated[ClientProxy, Inject("FIXED")],
+    ) -> None:
         self.client = client
+        self.fixed = fixed
         self.notes: list[Any] = []
+
+    @MessagePattern("cli/clients")
+    def clients(self, data: Any) -> dict[str, Any]:
+        """The options the two clients were built with."""
+        return {
+            name: {
+                "url": client.options.url,  # type: ignore[attr-defined]
+                "protocol_version": client.options.protocol_version,  # type: ignore[attr-defined]
+                "username": client.options.username,  # type: ignore[attr-defined]
+            }
+            for name, client in (("RELAY", self.client), ("FIXED", self.fixed))
+        }
 
     @MessagePattern("cli/relay")
     async def relay(self, numbers: list[int]) -> int:
@@ -55,7 +73,14 @@ class RelayController:
 
 
 @Module(
-    imports=[ClientsModule.register(name="RELAY", transport=Transport.MQTT)],
+    imports=[
+        ClientsModule.register(name="RELAY", transport=Transport.MQTT),
+        # Its own URL: kept. Built when the module is imported, after `nestpy run` exported
+        # its flags, so the protocol version still follows --protocol-version.
+        ClientsModule.register(
+            name="FIXED", transport=Transport.MQTT, options=MqttOptions(url="mqtt://fixed:1883")
+        ),
+    ],
     controllers=[RelayController],
 )
 class AppModule: ...

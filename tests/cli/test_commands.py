@@ -116,6 +116,26 @@ async def test_run_url_also_points_the_apps_clients_at_the_broker(mosquitto_brok
 
 
 @pytest.mark.mqtt
+async def test_every_connection_flag_applies_to_the_clients_without_their_own_url(
+    mosquitto_broker,
+) -> None:
+    url = mosquitto_broker.url
+    flags = ["--url", url, "--protocol-version", "5", "--username", "svc"]
+    process = await start("run", "tests.cli.relay_app:AppModule", *flags)
+    try:
+        await read_until(process, STARTED)
+        out = await call("send", "cli/clients", "0", "--url", url)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout) == {
+            "RELAY": {"url": url, "protocol_version": 5, "username": "svc"},
+            "FIXED": {"url": "mqtt://fixed:1883", "protocol_version": 5, "username": "svc"},
+        }
+    finally:
+        code, rest = await stop(process)
+    assert code == 0, rest
+
+
+@pytest.mark.mqtt
 async def test_send_prints_the_reply_and_emit_publishes(mosquitto_broker) -> None:
     url = mosquitto_broker.url
     process = await start("run", "tests.cli.relay_app:AppModule", "--url", url)
