@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 from nestpy.cli.loader import CliError
@@ -19,6 +20,8 @@ TRANSPORTS = {"mqtt": Transport.MQTT, "in-memory": Transport.IN_MEMORY}
 def transport_options(transport: Transport, flags: dict[str, Any], workers: int = 1) -> Any:
     """The options of ``transport``: for MQTT, ``MqttOptions`` from ``NESTPY_MQTT_*`` and the
     connection ``flags`` (which win)."""
+    from nestpy.cli.connection import ENV_PREFIX, mqtt_options
+
     if transport is Transport.IN_MEMORY:
         if flags:
             msg = "--url, --protocol-version and --username apply to the mqtt transport only."
@@ -26,9 +29,9 @@ def transport_options(transport: Transport, flags: dict[str, Any], workers: int 
         if workers > 1:
             msg = "--workers needs the mqtt transport (its workers share an MQTT subscription)."
             raise CliError(msg)
+        if any(name.startswith(ENV_PREFIX) for name in os.environ):
+            mqtt_options()  # the application's MQTT clients read them: report them here too
         return None
-    from nestpy.cli.connection import mqtt_options
-
     return mqtt_options(flags)
 
 

@@ -98,6 +98,8 @@ class InMemoryBroker:
 
     A message is delivered with the lower of its publish QoS and the subscription's QoS, as
     MQTT brokers do; nothing is lost, so QoS changes what the handler sees, not delivery.
+    Retained messages are not kept: ``retain`` is False on every delivery, as on a live
+    delivery over MQTT.
     """
 
     _default: ClassVar[InMemoryBroker | None] = None

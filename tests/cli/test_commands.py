@@ -43,6 +43,23 @@ def test_an_invalid_env_variable_is_one_line_that_names_it() -> None:
     )
 
 
+def test_an_invalid_env_variable_is_reported_with_the_in_memory_transport_too() -> None:
+    # The application's MQTT clients read NESTPY_MQTT_* whatever the server's transport.
+    out = nestpy(
+        "run",
+        "tests.cli.relay_app:AppModule",
+        "--transport",
+        "in-memory",
+        env=clean_env(NESTPY_MQTT_PROTOCOL_VERSION="7"),
+    )
+    assert out.returncode == 2
+    assert out.stderr.startswith(
+        "nestpy run: error: invalid MQTT setting protocol_version "
+        "(env NESTPY_MQTT_PROTOCOL_VERSION): Value error, protocol_version must be 4"
+    )
+    assert "Traceback" not in out.stderr
+
+
 def test_every_invalid_setting_is_named_by_its_flag_or_env_variable() -> None:
     out = nestpy(
         "run",
