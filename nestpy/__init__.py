@@ -1,5 +1,8 @@
 """nestpy: NestJS's module system and microservices, in Python."""
 
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
+
 from nestpy.common.configurable_module import ConfigurableModuleBuilder
 from nestpy.common.decorators import Controller, Global, Inject, Injectable, Module
 from nestpy.common.dynamic_module import DynamicModule
@@ -26,6 +29,14 @@ from nestpy.core.errors.exceptions import (
 from nestpy.core.factory import NestFactory
 from nestpy.core.module_ref import ModuleRef
 from nestpy.errors import NestpyError
+
+# The distribution that installs ``nestpy`` (the name ``nestpy`` on PyPI is another project).
+_DISTRIBUTION = "nestpy-mqtt"
+
+try:
+    __version__ = _version(_DISTRIBUTION)
+except _PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "BeforeApplicationShutdown",

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
+from nestpy.cli.connection import add_connection_flags, export_flags, given_flags
 from nestpy.cli.loader import CliError, load_module
 from nestpy.errors import NestpyError
 
@@ -19,9 +22,13 @@ cleanly (in-flight handlers reply, shutdown hooks run, exit status 0).
 
 MQTT options come from the NESTPY_MQTT_* environment variables (NESTPY_MQTT_URL,
 NESTPY_MQTT_PROTOCOL_VERSION, NESTPY_MQTT_USERNAME, NESTPY_MQTT_PASSWORD,
-NESTPY_MQTT_SHARED_GROUP, ...); flags win over the environment.
+NESTPY_MQTT_SHARED_GROUP, ...); flags win over the environment. The connection flags apply
+to the server and to every MQTT client of the application registered without its own URL.
 
-example: nestpy run samples.math_service:AppModule --url mqtt://localhost:1883
+examples:
+  nestpy run samples.math_service:AppModule --url mqtt://localhost:1883
+  nestpy run samples.math_service:AppModule --workers 2      # 2 processes, one shared group
+  nestpy run samples.math_service:AppModule --reload         # restart when a .py file changes
 """
 
 GRAPH_HELP = """\
@@ -36,20 +43,47 @@ NEW_HELP = """\
 Create a project directory NAME with a module, a controller, a service, a test that runs
 the controller over the in-memory transport, a pyproject.toml and a README.
 
-example: nestpy new math-service && cd math-service && pytest
+example: nestpy new math-service && cd math-service && pip install -e '.[dev]' && pytest
+"""
+
+SEND_HELP = """\
+Send one request to a running service over MQTT and print the reply as JSON (each value on
+its own line when the handler streams). An error reply is printed to stderr, exit status 1.
+
+examples:
+  nestpy send sum '[1, 2, 3]' --url mqtt://localhost:1883
+  nestpy send '{"cmd": "sum"}' '[1, 2]'                         # an object pattern
+"""
+
+EMIT_HELP = """\
+Publish one event over MQTT (no reply); returns once it is sent.
+
+example: nestpy emit user_created '{"id": 1}' --qos 1
 """
 
 TARGET_HELP = "package.module:AppModule (the attribute defaults to AppModule)"
+FORMATTER = argparse.RawDescriptionHelpFormatter
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every command."""
-    parser = argparse.ArgumentParser(prog="nestpy", description=DESCRIPTION)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    formatter = argparse.RawDescriptionHelpFormatter
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        msg = f"must be at least 1, got {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        msg = f"must be more than 0, got {text}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _add_run(commands: Any) -> None:
     run = commands.add_parser(
-        "run", help="start a microservice", description=RUN_HELP, formatter_class=formatter
+        "run", help="start a microservice", description=RUN_HELP, formatter_class=FORMATTER
     )
     run.add_argument("target", metavar="MODULE", help=TARGET_HELP)
     run.add_argument(
@@ -58,7 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
         default="mqtt",
         help="transport to serve on (default: mqtt)",
     )
-    run.add_argument("--url", help="broker URL, e.g. mqtt://localhost:1883 (NESTPY_MQTT_URL)")
+    add_connection_flags(run)
+    run.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="serve in N processes sharing the subscriptions (mqtt; default: 1)",
+    )
+    run.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart when a Python file under --app-dir changes (needs watchfiles)",
+    )
     run.add_argument("--app-dir", default=".", help="directory to import MODULE from (default: .)")
     run.add_argument(
         "--log-level",
@@ -67,8 +113,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="log level (default: INFO)",
     )
 
+
+def _add_call(commands: Any, name: str, help_text: str, description: str) -> None:
+    call = commands.add_parser(
+        name, help=help_text, description=description, formatter_class=FORMATTER
+    )
+    call.add_argument("pattern", metavar="PATTERN", help="the pattern: a topic, or a JSON object")
+    call.add_argument("data", metavar="DATA", help="the payload, as JSON")
+    add_connection_flags(call)
+    call.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=5.0,
+        help="seconds to wait, connecting included (default: 5)",
+    )
+    call.add_argument("--qos", type=int, choices=[0, 1, 2], help="publish with this QoS")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    from nestpy import __version__
+
+    parser = argparse.ArgumentParser(prog="nestpy", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_run(commands)
+
     graph = commands.add_parser(
-        "graph", help="print the module graph", description=GRAPH_HELP, formatter_class=formatter
+        "graph", help="print the module graph", description=GRAPH_HELP, formatter_class=FORMATTER
     )
     graph.add_argument("target", metavar="MODULE", help=TARGET_HELP)
     graph.add_argument(
@@ -76,8 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     graph.add_argument("--json", action="store_true", help="print JSON instead of text")
 
+    _add_call(commands, "send", "send a request and print the reply", SEND_HELP)
+    _add_call(commands, "emit", "publish an event", EMIT_HELP)
+
     new = commands.add_parser(
-        "new", help="scaffold a new project", description=NEW_HELP, formatter_class=formatter
+        "new", help="scaffold a new project", description=NEW_HELP, formatter_class=FORMATTER
     )
     new.add_argument("name", metavar="NAME", help="project name, e.g. math-service")
     new.add_argument(
@@ -86,16 +161,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``nestpy`` command; returns the exit status."""
+def _run(args: argparse.Namespace) -> int:
+    from nestpy.cli.logs import configure_logging
+    from nestpy.cli.run import TRANSPORTS, run, transport_options
+
+    transport = TRANSPORTS[args.transport]
+    flags = given_flags(args)
+    options = transport_options(transport, flags, args.workers)
+    configure_logging(args.log_level)
+    if args.reload:
+        from nestpy.cli.reload import child_command, run_with_reload
+
+        export_flags(flags)
+        return run_with_reload(child_command(), args.app_dir)
+    # Before the application is imported: the flags become the default of every MqttOptions.
+    export_flags(flags)
+    return run(load_module(args.target, args.app_dir), transport, options, args.workers)
+
+
+def _call(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from nestpy.cli import call
+    from nestpy.cli.connection import mqtt_options
+
+    pattern = call.parse_pattern(args.pattern)
+    data = call.parse_data(args.data)
+    options = mqtt_options(given_flags(args))
+    command = call.send if args.command == "send" else call.emit
+    return asyncio.run(command(options, pattern, data, args.timeout, args.qos))
+
+
+def _main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
-            from nestpy.cli.logs import configure_logging
-            from nestpy.cli.run import run
-
-            configure_logging(args.log_level)
-            return run(load_module(args.target, args.app_dir), args.transport, args.url)
+            return _run(args)
+        if args.command in ("send", "emit"):
+            return _call(args)
         if args.command == "graph":
             from nestpy.cli.graph import module_graph, render
 
@@ -113,6 +216,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"nestpy {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except NestpyError as exc:  # a bootstrap error: its message says what to fix
+    except NestpyError as exc:  # a bootstrap or request error: its message says what to fix
         print(f"nestpy {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``nestpy`` command; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
+    except BrokenPipeError:
+        # The reader went away (``nestpy graph --json | head``): stop quietly, and point
+        # stdout at /dev/null so that the interpreter's own flush at exit does not fail too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return status

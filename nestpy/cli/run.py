@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 from nestpy.cli.loader import CliError
@@ -16,37 +17,36 @@ logger = logging.getLogger("nestpy.cli")
 TRANSPORTS = {"mqtt": Transport.MQTT, "in-memory": Transport.IN_MEMORY}
 
 
-def transport_options(transport: Transport, url: str | None) -> Any:
-    """The options of ``transport``: for MQTT, ``MqttOptions`` from ``NESTPY_MQTT_*``, with
-    ``url`` (when given) taking precedence."""
+def transport_options(transport: Transport, flags: dict[str, Any], workers: int = 1) -> Any:
+    """The options of ``transport``: for MQTT, ``MqttOptions`` from ``NESTPY_MQTT_*`` and the
+    connection ``flags`` (which win)."""
+    from nestpy.cli.connection import ENV_PREFIX, mqtt_options
+
     if transport is Transport.IN_MEMORY:
-        if url is not None:
-            msg = "--url applies to the mqtt transport only."
+        if flags:
+            msg = "--url, --protocol-version and --username apply to the mqtt transport only."
             raise CliError(msg)
+        if workers > 1:
+            msg = "--workers needs the mqtt transport (its workers share an MQTT subscription)."
+            raise CliError(msg)
+        if any(name.startswith(ENV_PREFIX) for name in os.environ):
+            mqtt_options()  # the application's MQTT clients read them: report them here too
         return None
-    from pydantic import ValidationError
-
-    from nestpy_mqtt import MqttOptions  # only the MQTT transport loads paho
-
-    try:
-        return MqttOptions(url=url) if url is not None else MqttOptions()
-    except ValidationError as exc:
-        msg = f"Invalid MQTT options (flags or NESTPY_MQTT_* variables):\n{exc}"
-        raise CliError(msg) from None
+    return mqtt_options(flags)
 
 
-async def serve(module: type[Any] | DynamicModule, transport: Transport, options: Any) -> None:
+async def serve(
+    module: type[Any] | DynamicModule, transport: Transport, options: Any, workers: int = 1
+) -> None:
     """Bootstrap ``module``, listen, and close cleanly on SIGTERM or SIGINT."""
     name = module.module.__name__ if isinstance(module, DynamicModule) else module.__name__
     logger.info("Starting Nest microservice %s (%s)...", name, transport.name)
-    app = await create_microservice(module, transport=transport, options=options)
+    app = await create_microservice(module, transport=transport, options=options, workers=workers)
     await app.run()
     logger.info("Nest microservice stopped")
 
 
-def run(module: type[Any] | DynamicModule, transport_name: str, url: str | None) -> int:
+def run(module: type[Any] | DynamicModule, transport: Transport, options: Any, workers: int) -> int:
     """The ``run`` command; returns the exit status."""
-    transport = TRANSPORTS[transport_name]
-    options = transport_options(transport, url)
-    asyncio.run(serve(module, transport, options))
+    asyncio.run(serve(module, transport, options, workers))
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +28,34 @@ from nestpy.core.module_node import ModuleNode, ProviderRecord, Role
 from nestpy.core.module_token import module_key
 
 _EMPTY = ModuleMetadata()
+
+
+class ControllerRegistrationWarning(UserWarning):
+    """A class in ``controllers`` without ``@Controller()``, or a ``@Controller`` listed under
+    ``providers`` (whose handlers are then never registered)."""
+
+
+def _check_role(module: str, spec: Provider, role: Role) -> None:
+    cls = spec.use_class if spec.kind == "class" else None
+    if not inspect.isclass(cls):
+        return
+    metadata = get_injectable_metadata(cls)
+    is_controller = metadata is not None and metadata.is_controller
+    if role == "controller" and not is_controller:
+        msg = (
+            f"{module} lists {cls.__name__} in controllers, but {cls.__name__} is not decorated "
+            "with @Controller(). Add @Controller() to the class (nestpy registers it anyway; "
+            "Nest would not inject its constructor)."
+        )
+    elif role == "provider" and is_controller:
+        msg = (
+            f"{module} lists the controller {cls.__name__} in providers: its message handlers "
+            f"are only registered from controllers=[...]. Move {cls.__name__} to controllers, "
+            "or use @Injectable() if it is a provider."
+        )
+    else:
+        return
+    warnings.warn(msg, ControllerRegistrationWarning, stacklevel=2)
 
 
 class Scanner:
@@ -107,6 +136,7 @@ class Scanner:
             spec = as_provider(entry)
             if spec is None or (role == "controller" and spec.kind != "class"):
                 raise InvalidProviderError(entry=(node.name, array, index, entry))
+            _check_role(node.name, spec, role)
             record = ProviderRecord(spec, node, role)
             record.override = self._provider_overrides.get(spec.token)
             target.pop(spec.token, None)  # the last registration wins, in its position

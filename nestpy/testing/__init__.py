@@ -9,6 +9,7 @@ from nestpy.testing.in_memory import (
     InMemoryClient,
     InMemoryContext,
     InMemoryOptions,
+    InMemoryPacket,
     InMemoryServer,
 )
 from nestpy.testing.test import Test, TestingModuleBuilder
@@ -19,6 +20,7 @@ __all__ = [
     "InMemoryClient",
     "InMemoryContext",
     "InMemoryOptions",
+    "InMemoryPacket",
     "InMemoryServer",
     "Test",
     "TestingModule",

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,13 +10,7 @@ from pathlib import Path
 import pytest
 
 from nestpy.cli import main
-
-REPO = Path(__file__).resolve().parents[2]
-NESTPY = str(Path(sys.executable).with_name("nestpy"))
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("NESTPY_MQTT_")}
+from tests.cli.cli_support import NEST_LINE, NESTPY, REPO, clean_env, read_until, start, stop
 
 
 @pytest.mark.parametrize(
@@ -96,41 +86,8 @@ def test_usage_errors_exit_2_with_one_message(argv, message, capsys) -> None:
     assert message in err
 
 
-NEST_LINE = re.compile(r"^\[Nest\] \d+  - \d{4}-\d\d-\d\d \d\d:\d\d:\d\d +LOG \[[\w.]+\] ")
-
-
-async def start(*args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        NESTPY,
-        "run",
-        *args,
-        cwd=REPO,
-        env=clean_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
-async def read_until(process: asyncio.subprocess.Process, text: str) -> list[str]:
-    assert process.stderr is not None
-    lines: list[str] = []
-    while not any(text in line for line in lines):
-        line = await asyncio.wait_for(process.stderr.readline(), 30)
-        if not line:
-            raise AssertionError(f"exited before {text!r}:\n{''.join(lines)}")
-        lines.append(line.decode())
-    return lines
-
-
-async def stop(process: asyncio.subprocess.Process) -> tuple[int, str]:
-    assert process.stderr is not None
-    process.send_signal(signal.SIGTERM)
-    rest = await asyncio.wait_for(process.stderr.read(), 30)
-    return await asyncio.wait_for(process.wait(), 30), rest.decode()
-
-
 async def test_run_in_memory_logs_nest_lines_and_stops_cleanly_on_sigterm() -> None:
-    process = await start("tests.testing.apps:MqttAppModule", "--transport", "in-memory")
+    process = await start("run", "tests.testing.apps:MqttAppModule", "--transport", "in-memory")
     lines = await read_until(process, "Nest microservice successfully started")
     code, rest = await stop(process)
     assert code == 0
@@ -146,7 +103,7 @@ async def test_run_in_memory_logs_nest_lines_and_stops_cleanly_on_sigterm() -> N
 async def test_run_serves_over_mqtt_until_sigterm(mosquitto_broker) -> None:
     from nestpy_mqtt import ClientMqtt, MqttOptions
 
-    process = await start("tests.testing.apps:MqttAppModule", "--url", mosquitto_broker.url)
+    process = await start("run", "tests.testing.apps:MqttAppModule", "--url", mosquitto_broker.url)
     lines = await read_until(process, "Nest microservice successfully started")
     assert any("LOG [nestpy.mqtt.server] Mapped {count} (QoS 1)" in line for line in lines)
     client = ClientMqtt(MqttOptions(url=mosquitto_broker.url))
@@ -161,7 +118,7 @@ async def test_run_serves_over_mqtt_until_sigterm(mosquitto_broker) -> None:
 
 def test_run_rejects_invalid_mqtt_options() -> None:
     out = subprocess.run(
-        [NESTPY, "run", "tests.testing.apps:MqttAppModule", "--url", "http://x"],
+        [*NESTPY, "run", "tests.testing.apps:MqttAppModule", "--url", "http://x"],
         cwd=REPO,
         env=clean_env(),
         capture_output=True,
@@ -169,13 +126,15 @@ def test_run_rejects_invalid_mqtt_options() -> None:
         timeout=60,
     )
     assert out.returncode == 2
-    assert "Invalid MQTT options (flags or NESTPY_MQTT_* variables)" in out.stderr
+    assert out.stderr.startswith("nestpy run: error: invalid MQTT setting url (--url): ")
     assert "unsupported URL scheme 'http'" in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_new_scaffolds_a_project_whose_test_passes(tmp_path: Path) -> None:
     created = subprocess.run(
-        [NESTPY, "new", "demo-svc", "--directory", str(tmp_path)],
+        [*NESTPY, "new", "demo-svc", "--directory", str(tmp_path)],
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -205,14 +164,18 @@ def test_new_scaffolds_a_project_whose_test_passes(tmp_path: Path) -> None:
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "3 passed" in tested.stdout
     graph = subprocess.run(
-        [NESTPY, "graph", "demo_svc.app_module:AppModule", "--app-dir", str(root)],
+        [*NESTPY, "graph", "demo_svc.app_module:AppModule", "--app-dir", str(root)],
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert graph.stdout.splitlines()[:2] == ["AppModule", "  providers: AppService"]
     again = subprocess.run(
-        [NESTPY, "new", "demo-svc", "--directory", str(tmp_path)], capture_output=True, text=True
+        [*NESTPY, "new", "demo-svc", "--directory", str(tmp_path)],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
     )
     assert again.returncode == 2
     assert "already exists and is not empty" in again.stderr
@@ -220,7 +183,7 @@ def test_new_scaffolds_a_project_whose_test_passes(tmp_path: Path) -> None:
 
 def test_run_reports_a_bootstrap_error_in_one_message() -> None:
     out = subprocess.run(
-        [NESTPY, "run", "tests.cli.graph_app:BrokenModule", "--transport", "in-memory"],
+        [*NESTPY, "run", "tests.cli.graph_app:BrokenModule", "--transport", "in-memory"],
         cwd=REPO,
         env=clean_env(),
         capture_output=True,

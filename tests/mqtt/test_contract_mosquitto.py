@@ -11,6 +11,7 @@ from nestpy.testing.transport_contract import (
     ContractSetup,
     ErrorContract,
     EventContract,
+    PacketContract,
     QosContract,
     RequestReplyContract,
     SharedGroupContract,
@@ -21,6 +22,17 @@ from nestpy_mqtt import MqttContext, MqttOptions, MqttRecordBuilder
 from nestpy_mqtt.testing import MosquittoBroker
 
 pytestmark = pytest.mark.mqtt
+
+
+def _record(
+    data: Any, qos: int | None = None, user_properties: dict[str, str] | None = None
+) -> Any:
+    builder = MqttRecordBuilder(data)
+    if qos is not None:
+        builder.set_qos(qos)
+    if user_properties is not None:
+        builder.set_properties(user_properties=user_properties)
+    return builder.build()
 
 
 def _packet_qos(ctx: Any) -> int:
@@ -40,6 +52,8 @@ class MosquittoConfig:
             client_options=options,
             packet_qos=_packet_qos,
             with_qos=lambda data, qos: MqttRecordBuilder(data).set_qos(qos).build(),
+            record=_record,
+            user_properties=mqtt_version == 5,
         )
 
 
@@ -59,6 +73,9 @@ class TestWildcards(MosquittoConfig, WildcardContract): ...
 
 
 class TestQos(MosquittoConfig, QosContract): ...
+
+
+class TestPackets(MosquittoConfig, PacketContract): ...
 
 
 class TestSharedGroup(MosquittoConfig, SharedGroupContract): ...

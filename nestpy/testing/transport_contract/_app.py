@@ -31,6 +31,9 @@ class ContractSetup:
     each call (overrides: ``shared_group=`` for servers). ``packet_qos(ctx)`` reads the QoS a
     message was delivered with and ``with_qos(data, qos)`` wraps data to publish with a QoS;
     leave them None on a transport without QoS and ``QosContract`` skips.
+    ``record(data, qos=None, user_properties=None)`` builds the transport's record (e.g.
+    ``MqttRecordBuilder``); leave it None and ``PacketContract`` skips. ``user_properties`` is
+    False where the protocol carries none (MQTT 3.1.1): handlers then see an empty dict.
     """
 
     transport: Transport
@@ -38,6 +41,8 @@ class ContractSetup:
     client_options: Callable[..., Any]
     packet_qos: Callable[[Any], int] | None = None
     with_qos: Callable[[Any, int], Any] | None = None
+    record: Callable[..., Any] | None = None
+    user_properties: bool = True
     timeout: float = 5.0
     """Seconds a contract request may take (replies normally come in milliseconds)."""
     no_reply_timeout: float = 0.3
@@ -129,6 +134,25 @@ class ContractController:
     @MessagePattern("contract/qos/default")
     def qos_default(self, data: Any, ctx: BaseRpcContext) -> int | None:
         return self.setup.packet_qos(ctx) if self.setup.packet_qos else None
+
+    @MessagePattern("contract/packet", qos=2)
+    def packet(self, data: Any, ctx: BaseRpcContext) -> dict[str, Any]:
+        context: Any = ctx  # MqttContext or InMemoryContext: the same methods
+        packet = context.get_packet()
+        return {
+            "data": data,
+            "topic": context.get_topic(),
+            "qos": packet.qos,
+            "retain": packet.retain,
+            "dup": packet.dup,
+            "user_properties": packet.properties.user_properties,
+            "context_user_properties": context.user_properties,
+        }
+
+    @EventPattern("contract/record_event", qos=1)
+    def record_event(self, data: Any, ctx: BaseRpcContext) -> None:
+        context: Any = ctx
+        self.events.append((data, context.get_packet().qos))
 
     @MessagePattern("contract/hold")
     async def hold(self, data: Any) -> Any:

@@ -273,3 +273,69 @@ class SharedGroupContract(ContractBase):
             await client.close()
             for service in services:
                 await service.close()
+
+
+class PacketContract(ContractBase):
+    """Records, the packet a handler sees, QoS and user properties (transports with records)."""
+
+    def _record(self, peers: Peers) -> Any:
+        if peers.setup.record is None:
+            pytest.skip("this transport has no records")
+        return peers.setup.record
+
+    async def test_a_record_reaches_the_handler_as_its_data(self, peers: Peers) -> None:
+        """A record is unpacked: the handler gets its data, not the record."""
+        record = self._record(peers)
+        data = {"order_id": "o-1"}
+        sent = record(data, qos=1)
+        assert await peers.client.send("contract/echo", sent, timeout=peers.setup.timeout) == data
+
+    async def test_an_event_record_reaches_the_handler_as_its_data(self, peers: Peers) -> None:
+        """An emitted record is unpacked too, and delivered with its QoS."""
+        record = self._record(peers)
+        await peers.client.emit("contract/record_event", record({"id": 3}, qos=1))
+        await eventually(lambda: bool(peers.controller.events))
+        assert peers.controller.events == [({"id": 3}, 1)]
+
+    async def test_the_handler_sees_the_packet(self, peers: Peers) -> None:
+        """``ctx.get_packet()``: QoS (the lower of publish and subscription), flags, and the
+        user properties (MQTT 5), also as ``ctx.user_properties``."""
+        record = self._record(peers)
+        sent = record([1], qos=1, user_properties={"x-tenant": "t1"})
+        reply = await peers.client.send("contract/packet", sent, timeout=peers.setup.timeout)
+        users = {"x-tenant": "t1"} if peers.setup.user_properties else {}
+        assert reply == {
+            "data": [1],
+            "topic": "contract/packet",
+            "qos": 1,
+            "retain": False,
+            "dup": False,
+            "user_properties": users,
+            "context_user_properties": users,
+        }
+
+    async def test_a_plain_payload_arrives_at_qos_0_without_properties(self, peers: Peers) -> None:
+        """Data that is not a record is published at QoS 0, with no user properties."""
+        reply = await peers.client.send("contract/packet", 5, timeout=peers.setup.timeout)
+        assert (reply["data"], reply["qos"], reply["user_properties"]) == (5, 0, {})
+
+    async def test_client_user_properties_merge_under_the_records(
+        self, contract_setup: ContractSetup
+    ) -> None:
+        """A client's ``user_properties`` go with every message; a record's win on a clash."""
+        record = contract_setup.record
+        if record is None:
+            pytest.skip("this transport has no records")
+        app = await start_service(contract_setup)
+        client = ClientProxyFactory.create(
+            transport=contract_setup.transport,
+            options=contract_setup.client_options(user_properties={"app": "a", "v": "1"}),
+        )
+        try:
+            sent = record(0, user_properties={"v": "2"})
+            reply = await client.send("contract/packet", sent, timeout=contract_setup.timeout)
+        finally:
+            await client.close()
+            await app.close()
+        expected = {"app": "a", "v": "2"} if contract_setup.user_properties else {}
+        assert reply["user_properties"] == expected
