@@ -85,6 +85,8 @@ class Link:
         """Bytes passed on in each direction."""
         self.opened = time.monotonic()
         self.ended = asyncio.Event()
+        self.closing = False
+        """FIN sent to both sides (``close()``): what arrives now is dropped."""
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -108,6 +110,10 @@ class Link:
         try:
             while True:
                 data = await reader.read(_READ_SIZE)
+                if self.closing:
+                    if not data:
+                        return
+                    continue
                 if not data:
                     if writer.can_write_eof():
                         writer.write_eof()  # FIN for FIN
@@ -149,17 +155,15 @@ class Link:
         self.proxy.resets += 1
         self._end()
 
-    async def close(self) -> None:
-        """FIN to both sides (a clean close), and wait until both are done."""
+    def close(self) -> None:
+        """FIN to both sides (a clean close); the link ends when both have closed too."""
+        if self.closing or self.ended.is_set():
+            return
+        self.closing = True
         for _, writer in (self.client, self.upstream):
             if writer.can_write_eof() and not writer.is_closing():
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(OSError, RuntimeError):
                     writer.write_eof()
-        try:
-            async with asyncio.timeout(5):
-                await self.ended.wait()
-        except TimeoutError:
-            self.reset()
 
     def _end(self) -> None:
         self.ended.set()
@@ -269,7 +273,9 @@ class FaultProxy:
     async def close_links(self) -> int:
         """Close every open link cleanly (FIN both ways); return how many."""
         links = list(self.links)
-        await asyncio.gather(*(link.close() for link in links))
+        for link in links:
+            link.close()
+        await asyncio.sleep(0)
         return len(links)
 
     def refuse(self, seconds: float, *, reset: bool = False) -> None:
@@ -320,6 +326,10 @@ class FaultProxy:
                 upstream = await asyncio.open_connection(*self.upstream)
         except (OSError, TimeoutError):
             _rst(writer)  # the broker is down: the client sees a reset
+            return
+        if self._closed:  # closed while connecting upstream
+            _rst(writer)
+            _rst(upstream[1])
             return
         link = Link(self, (reader, writer), upstream)
         self.links.append(link)
