@@ -40,7 +40,7 @@ def build_client(opts: MqttOptions, client_id: str) -> mqtt.Client:
         password = opts.password.get_secret_value() if opts.password else None
         client.username_pw_set(opts.username, password)
     if opts.transport == "websockets":
-        client.ws_set_options(path=opts.websocket_path, headers=opts.ws_headers)
+        client.ws_set_options(path=opts.websocket_path, headers=opts.ws_header_values())
     if (tls := opts.tls) is not None:
         key_password = tls.keyfile_password.get_secret_value() if tls.keyfile_password else None
         client.tls_set(

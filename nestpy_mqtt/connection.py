@@ -27,14 +27,14 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from nestpy_mqtt._acks import PublishTracker, Subscription, SubscriptionTracker
 from nestpy_mqtt._loop_bridge import LoopBridge
 from nestpy_mqtt._paho_client import build_client, fast_delivery, reconnect
-from nestpy_mqtt._reconnect import EVENTS, Refused, Supervisor
+from nestpy_mqtt._reconnect import EVENTS, DropCause, Refused, Supervisor, drop_cause
 from nestpy_mqtt.errors import (
     MqttConnectionError,
     MqttConnectionLostError,
     MqttNotInitializedError,
     MqttPublishError,
 )
-from nestpy_mqtt.options import MqttOptions, new_client_id
+from nestpy_mqtt.options import MqttOptions, new_client_id, redact_url
 from nestpy_mqtt.properties import PublishPropertiesFactory
 from nestpy_mqtt.status import StatusStream
 
@@ -74,7 +74,7 @@ class MqttConnection:
         self.options = options
         self.name = name
         self.client_id = options.client_id or new_client_id()
-        self.url = options.url
+        self.url = redact_url(options.url)  # options.url holds no user-info once validated
         self._supervisor = sup = Supervisor(options, self.url, self.client_id, name)
         self.status: StatusStream = sup.status
         """``connected``, ``disconnected``, ``reconnecting``, ``closed``; replays the latest."""
@@ -97,6 +97,7 @@ class MqttConnection:
         self._initial_attempt = False  # whether _connect_task is connect()'s, not a reconnect
         self._connect_waiters = 0
         self._connack: asyncio.Future[bool] | None = None
+        self._drop_cause: DropCause = None  # how the last socket ended (FIN, RST, by us)
         self._connected = self._closing = False
         self._connected_event = asyncio.Event()
         self._close_lock = asyncio.Lock()
@@ -285,6 +286,13 @@ class MqttConnection:
         mqtt5 = self.options.protocol_version == 5
         bridge = LoopBridge(loop, client, mqtt5=mqtt5)
         bridge.attach(client)
+        close_socket = bridge.on_socket_close
+
+        def on_socket_close(c: Any, userdata: Any, sock: Any) -> None:
+            self._drop_cause = drop_cause(sock)  # before the socket is closed
+            close_socket(c, userdata, sock)
+
+        client.on_socket_close = on_socket_close
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_message = on_message = self._handle_message
@@ -385,7 +393,7 @@ class MqttConnection:
             connack.set_exception(MqttConnectionError(msg, url=self.url, client_id=self.client_id))
         if self._closing or not was_connected:
             return
-        self._supervisor.dropped(reason, flags.is_disconnect_packet_from_server)
+        self._supervisor.dropped(reason, flags.is_disconnect_packet_from_server, self._drop_cause)
         reconnecting = self._supervisor.connect(self._attempt, initial=False)
         self._connect_task = asyncio.get_running_loop().create_task(reconnecting)
         self._initial_attempt = False

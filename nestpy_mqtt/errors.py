@@ -11,13 +11,14 @@ Hierarchy::
         ├── MqttPublishError                 a publish could not be queued or was refused
         └── MqttNotInitializedError (also RuntimeError)   ``unwrap()`` before ``connect()``
 
-Every error carries the broker ``url`` and the ``client_id`` so that a log line alone says which
-connection failed.
+Every error carries the broker ``url`` (user-info, if any, replaced by ``***``) and the
+``client_id`` so that a log line alone says which connection failed.
 """
 
 from __future__ import annotations
 
 from nestpy.errors import NestpyError
+from nestpy_mqtt.options import redact_url
 
 __all__ = [
     "MqttClientIdConflictError",
@@ -40,10 +41,10 @@ class MqttError(NestpyError):
     """Base class of the MQTT transport's errors."""
 
     def __init__(self, message: str, *, url: str | None = None, client_id: str | None = None):
-        self.url = url
+        self.url = url if url is None else redact_url(url)
         self.client_id = client_id
         self.message = message
-        super().__init__(message + _where(url, client_id))
+        super().__init__(message + _where(self.url, client_id))
 
 
 class MqttConnectionError(MqttError, ConnectionError):

@@ -8,11 +8,20 @@ Explicit arguments win over the environment.
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -21,6 +30,7 @@ __all__ = [
     "TlsOptions",
     "WillOptions",
     "new_client_id",
+    "redact_url",
 ]
 
 SCHEMES = {"mqtt": 1883, "tcp": 1883, "mqtts": 8883, "ssl": 8883, "ws": 80, "wss": 443}
@@ -33,11 +43,79 @@ def new_client_id() -> str:
     return "nestpy_" + secrets.token_hex(4)
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
+    """``url`` with any user-info replaced by ``***`` (``mqtt://***@host:1883``), for messages.
+
+    Everything up to the last ``@`` goes, so nothing of a password that holds an unencoded
+    ``/``, ``?``, ``#`` or ``@`` is left either.
+    """
     scheme, sep, rest = url.partition("://")
-    if "@" in rest.split("/", 1)[0]:
-        return f"{scheme}{sep}***@{rest.split('@', 1)[1]}"
-    return url
+    if not sep:
+        scheme, rest = "", url
+    if "@" not in rest:
+        return url
+    return f"{scheme}{sep}***@{rest.rpartition('@')[2]}"
+
+
+_AUTHORITY_END = re.compile(r"[/?#]")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_ENCODE_HINT = (
+    "a user name or password in a URL must percent-encode '/', '?', '#', '@', '[', ']' and "
+    "'%', or what follows is read as the host, port or path. Encode each with "
+    "urllib.parse.quote(password, safe='') (e.g. f\"mqtt://{quote(user, safe='')}:"
+    "{quote(password, safe='')}@host:1883\"), or pass username= and password= "
+    "(NESTPY_MQTT_USERNAME, NESTPY_MQTT_PASSWORD) instead; an '@' that belongs to the path "
+    "is written %40"
+)
+
+
+class _RejectedUrl(str):
+    """A URL refused before field validation: its redacted text, with the reason why.
+
+    Taking the place of the input, it keeps the secret out of ``ValidationError.errors()``.
+    """
+
+    __slots__ = ("reason",)
+    reason: str
+
+    def __new__(cls, url: str, reason: str) -> _RejectedUrl:
+        rejected = super().__new__(cls, redact_url(url))
+        rejected.reason = reason
+        return rejected
+
+
+def _split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """``(url without user-info, user name, password)``, percent-decoded.
+
+    Raises ``ValueError`` (with a redacted message) for a URL whose user-info is ambiguous: an
+    ``@`` after the host (``mqtt://alice:1234/Sl4sh@host`` is not host ``alice``, port 1234),
+    or an unencoded ``@``, ``[``, ``]`` or stray ``%`` in the user-info.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        if "@" in url:
+            msg = (
+                f"invalid MQTT URL {redact_url(url)!r}: no scheme (use one of "
+                f"{', '.join(SCHEMES)}, e.g. mqtt://user:password@localhost:1883); {_ENCODE_HINT}"
+            )
+            raise ValueError(msg)
+        return url, None, None
+    end = _AUTHORITY_END.search(rest)
+    authority, tail = (rest[: end.start()], rest[end.start() :]) if end else (rest, "")
+    ambiguous = f"ambiguous MQTT URL {redact_url(url)!r}: {_ENCODE_HINT}"
+    if "@" in tail:
+        raise ValueError(ambiguous)
+    if "@" not in authority:
+        return url, None, None
+    userinfo, _, host = authority.rpartition("@")
+    if any(c in userinfo for c in "@[]") or _BAD_PERCENT.search(userinfo):
+        raise ValueError(ambiguous)
+    user, colon, password = userinfo.partition(":")
+    return f"{scheme}://{host}{tail}", unquote(user) or None, unquote(password) if colon else None
+
+
+def _secret(value: Any) -> Any:
+    return SecretStr(value) if isinstance(value, str) else value
 
 
 class TlsOptions(BaseModel):
@@ -138,7 +216,9 @@ class MqttOptions(BaseSettings):
     """0 = unlimited."""
     ws_path: str | None = None
     """WebSocket path; default: the URL's path, else ``/mqtt``."""
-    ws_headers: dict[str, str] | None = None
+    ws_headers: dict[str, SecretStr] | None = None
+    """Headers of the WebSocket handshake (``{"Authorization": "Bearer ..."}``); secrets: never
+    shown in ``repr()``, dumps or errors (``ws_header_values()`` gives the real values)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -162,24 +242,57 @@ class MqttOptions(BaseSettings):
             raise ValueError(msg)
         return value
 
-    @field_validator("url")
+    @model_validator(mode="before")
     @classmethod
-    def _check_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        shown = _redact(value)
+    def _hide_secrets(cls, data: Any) -> Any:
+        # Runs before any field is validated, so that no error (not even its ``input``, which
+        # ``hide_input_in_errors`` leaves in ``errors()``) holds a password: credentials leave
+        # the URL, and passwords and WebSocket headers become ``SecretStr`` at once.
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        url = data.get("url")
+        if isinstance(url, str):
+            try:
+                data["url"], user, password = _split_credentials(url)
+            except ValueError as exc:
+                data["url"] = _RejectedUrl(url, str(exc))
+            else:
+                if user is not None and data.get("username") is None:
+                    data["username"] = user
+                if password is not None and data.get("password") is None:
+                    data["password"] = password
+        if "password" in data:
+            data["password"] = _secret(data["password"])
+        headers = data.get("ws_headers")
+        if isinstance(headers, dict):
+            data["ws_headers"] = {name: _secret(value) for name, value in headers.items()}
+        tls = data.get("tls")
+        if isinstance(tls, dict) and "keyfile_password" in tls:
+            data["tls"] = {**tls, "keyfile_password": _secret(tls["keyfile_password"])}
+        return data
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _check_url(cls, value: Any) -> Any:
+        if isinstance(value, _RejectedUrl):
+            raise ValueError(value.reason)
+        if not isinstance(value, str):
+            return value  # pydantic's own type error
+        parts = urlsplit(value)  # no user-info left (see _hide_secrets)
         if parts.scheme not in SCHEMES:
             msg = (
-                f"unsupported URL scheme {parts.scheme!r} in {shown!r}: "
+                f"unsupported URL scheme {parts.scheme!r} in {value!r}: "
                 f"use one of {', '.join(SCHEMES)} (e.g. mqtt://localhost:1883)"
             )
             raise ValueError(msg)
         try:
             parts.port  # noqa: B018 - raises on a malformed port
         except ValueError as exc:
-            msg = f"invalid port in {shown!r}: {exc}"
+            msg = f"invalid port in {value!r}: {exc}"
             raise ValueError(msg) from None
         if not parts.hostname:
-            msg = f"missing host in {shown!r} (e.g. mqtt://localhost:1883)"
+            msg = f"missing host in {value!r} (e.g. mqtt://localhost:1883)"
             raise ValueError(msg)
         return value
 
@@ -191,30 +304,31 @@ class MqttOptions(BaseSettings):
             raise ValueError(msg)
         return value
 
+    @field_validator("reconnect_max_delay")
+    @classmethod
+    def _check_delays(cls, value: float, info: ValidationInfo) -> float:
+        # A field validator, not a model one: a model error's ``input`` is every option given.
+        low = info.data.get("reconnect_min_delay")
+        if low is not None and value < low:
+            msg = (
+                f"reconnect_max_delay ({value}) must not be smaller than "
+                f"reconnect_min_delay ({low})"
+            )
+            raise ValueError(msg)
+        return value
+
     @model_validator(mode="after")
     def _normalise(self) -> MqttOptions:
         parts = urlsplit(self.url)
-        if parts.username is not None or parts.password is not None:
-            # Move credentials out of the URL so that it can be logged and shown in errors.
-            if self.username is None and parts.username:
-                self.username = unquote(parts.username)
-            if self.password is None and parts.password:
-                self.password = SecretStr(unquote(parts.password))
-            netloc = parts.hostname or ""
-            if ":" in netloc:
-                netloc = f"[{netloc}]"
-            if parts.port is not None:
-                netloc += f":{parts.port}"
-            self.url = parts._replace(netloc=netloc).geturl()
         if parts.scheme in TLS_SCHEMES and self.tls is None:
             self.tls = TlsOptions()
-        if self.reconnect_max_delay < self.reconnect_min_delay:
-            msg = (
-                f"reconnect_max_delay ({self.reconnect_max_delay}) must not be smaller than "
-                f"reconnect_min_delay ({self.reconnect_min_delay})"
-            )
-            raise ValueError(msg)
         return self
+
+    def ws_header_values(self) -> dict[str, str] | None:
+        """The WebSocket handshake headers with their real values (for the client library)."""
+        if self.ws_headers is None:
+            return None
+        return {name: value.get_secret_value() for name, value in self.ws_headers.items()}
 
     @property
     def scheme(self) -> str:

@@ -8,4 +8,5 @@ _MQTT_TESTS = Path(__file__).parents[1] / "mqtt"
 if str(_MQTT_TESTS) not in sys.path:
     sys.path.insert(0, str(_MQTT_TESTS))
 
+from fault_proxy import fault_proxy  # noqa: E402, F401 - a FaultProxy in front of private_broker
 from transport_support import harness, sniffer  # noqa: E402, F401 - shared fixtures
