@@ -3,6 +3,18 @@
 from nestpy.common.configurable_module import ConfigurableModuleBuilder
 from nestpy.common.decorators import Controller, Global, Inject, Injectable, Module
 from nestpy.common.dynamic_module import DynamicModule
+from nestpy.common.enhancers import (
+    APP_FILTER,
+    APP_GUARD,
+    APP_INTERCEPTOR,
+    APP_PIPE,
+    Catch,
+    SetMetadata,
+    UseFilters,
+    UseGuards,
+    UseInterceptors,
+    UsePipes,
+)
 from nestpy.common.lifecycle import (
     BeforeApplicationShutdown,
     OnApplicationBootstrap,
@@ -24,10 +36,16 @@ from nestpy.core.errors.exceptions import (
 )
 from nestpy.core.factory import NestFactory
 from nestpy.core.module_ref import ModuleRef
+from nestpy.core.reflector import Reflector
 from nestpy.errors import NestpyError
 
 __all__ = [
+    "APP_FILTER",
+    "APP_GUARD",
+    "APP_INTERCEPTOR",
+    "APP_PIPE",
     "BeforeApplicationShutdown",
+    "Catch",
     "CircularDependencyError",
     "ConfigurableModuleBuilder",
     "Controller",
@@ -49,10 +67,16 @@ __all__ = [
     "OnModuleInit",
     "Provider",
     "REQUEST",
+    "Reflector",
     "Scope",
+    "SetMetadata",
     "UnknownDependenciesError",
     "UnknownElementError",
     "UnknownExportError",
+    "UseFilters",
+    "UseGuards",
+    "UseInterceptors",
+    "UsePipes",
     "forward_ref",
     "token_name",
 ]

@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Literal
 
+from nestpy.common.enhancers import APP_ENHANCERS, AppEnhancerKey
 from nestpy.common.metadata import get_injectable_metadata
 from nestpy.common.scopes import Scope
 from nestpy.common.tokens import Token
@@ -104,9 +105,23 @@ class Provider:
 
 
 def as_provider(item: Any) -> Provider | None:
-    """Class shorthand ``Foo`` -> ``Provider(Foo, use_class=Foo)``; ``None`` when not a provider."""
+    """Class shorthand ``Foo`` -> ``Provider(Foo, use_class=Foo)``; ``None`` when not a provider.
+
+    An ``APP_GUARD``/``APP_INTERCEPTOR``/``APP_FILTER``/``APP_PIPE`` provider gets a token of
+    its own (an ``AppEnhancerKey``), so that any number of them coexist, as in Nest.
+    """
     if isinstance(item, Provider):
+        if _is_app_enhancer(item.token):
+            copy = object.__new__(Provider)
+            for name in Provider.__slots__:
+                setattr(copy, name, getattr(item, name))
+            copy.token = AppEnhancerKey(item.token)  # type: ignore[arg-type]
+            return copy
         return item
     if inspect.isclass(item):
         return Provider(item, use_class=item)
     return None
+
+
+def _is_app_enhancer(token: Any) -> bool:
+    return token in APP_ENHANCERS  # tokens are hashable (checked by Provider)

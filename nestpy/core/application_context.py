@@ -9,8 +9,22 @@ from types import TracebackType
 from typing import Any, Self, TypeVar, overload
 
 from nestpy.common.dynamic_module import DynamicModule
+from nestpy.common.enhancers import (
+    APP_ENHANCERS,
+    ENHANCER_ATTRS,
+    FILTERS_ATTR,
+    GUARDS_ATTR,
+    INTERCEPTORS_ATTR,
+    PIPES_ATTR,
+)
 from nestpy.common.tokens import Token
 from nestpy.core.errors.exceptions import UnknownElementError
+from nestpy.core.injectables import (
+    EnhancerSource,
+    enhancer_source,
+    global_enhancer_records,
+    source_of_record,
+)
 from nestpy.core.injector import Injector
 from nestpy.core.lifecycle_hooks import call_hook
 from nestpy.core.module_node import ModuleNode
@@ -41,6 +55,8 @@ class NestApplicationContext:
         self._closed = asyncio.Event()
         self._signals: list[int] = []
         self._signal_tasks: set[asyncio.Task[None]] = set()
+        self.global_enhancers: dict[str, list[Any]] = {attr: [] for attr in ENHANCER_ATTRS}
+        """What ``use_global_guards``/``_interceptors``/``_filters``/``_pipes`` registered."""
         self.controllers: list[type[Any]] = [
             record.token  # type: ignore[misc]
             for node in self._modules
@@ -105,6 +121,51 @@ class NestApplicationContext:
         if node is None:
             raise UnknownElementError(token=token)
         return _module_ref(node)
+
+    def use_global_guards(self, *guards: Any) -> Self:
+        """Guards for every handler (instances, or classes built with no arguments)."""
+        self.global_enhancers[GUARDS_ATTR] += guards
+        return self
+
+    def use_global_interceptors(self, *interceptors: Any) -> Self:
+        """Interceptors for every handler (instances, or classes built with no arguments)."""
+        self.global_enhancers[INTERCEPTORS_ATTR] += interceptors
+        return self
+
+    def use_global_filters(self, *filters: Any) -> Self:
+        """Exception filters for every handler (instances, or classes built with no arguments)."""
+        self.global_enhancers[FILTERS_ATTR] += filters
+        return self
+
+    def use_global_pipes(self, *pipes: Any) -> Self:
+        """Pipes for every handler parameter (instances, or classes built with no arguments)."""
+        self.global_enhancers[PIPES_ATTR] += pipes
+        return self
+
+    def enhancer_source(self, ref: Any, controller: type[Any] | None = None) -> EnhancerSource:
+        """How a handler of ``controller`` gets the enhancer ``ref`` (a class or an instance)."""
+        node, scoped = None, False
+        if controller is not None:
+            record = self._injector.find(controller, None, strict=False)
+            node, scoped = record.node, record.request_scoped
+        return enhancer_source(self._injector, ref, node, per_message=scoped)
+
+    def global_enhancer_sources(
+        self, attr: str, controller: type[Any] | None = None
+    ) -> list[EnhancerSource]:
+        """The global enhancers of one kind: ``APP_*`` providers, then ``use_global_*`` ones.
+
+        Call it once per controller: a transient ``APP_*`` enhancer is built per call.
+        """
+        kind = next(k for k, a in APP_ENHANCERS.items() if a == attr)
+        injector = self._injector
+        scoped = controller is not None and self.is_request_scoped(controller)
+        sources = [
+            source_of_record(injector, record, per_message=scoped)
+            for record in global_enhancer_records(injector.modules, kind)
+        ]
+        sources += [enhancer_source(injector, ref, None) for ref in self.global_enhancers[attr]]
+        return [s for s in sources if s.instance is not None or s.request_scoped]
 
     def add_dispose_callback(self, callback: Callable[[], Awaitable[Any]]) -> None:
         """Await ``callback()`` on close, after ``before_application_shutdown`` hooks."""

@@ -7,6 +7,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from dependency_injector import providers
+
 from nestpy.common.dynamic_module import DynamicModule
 from nestpy.common.providers import Provider
 from nestpy.common.tokens import REQUEST, Token
@@ -16,10 +18,12 @@ from nestpy.core.container import ModulesContainer
 from nestpy.core.dependencies import DependencyReader
 from nestpy.core.dependency_graph import analyse, link
 from nestpy.core.encapsulation import Encapsulation
+from nestpy.core.injectables import register_injectables
 from nestpy.core.injector import Injector
 from nestpy.core.instance_loader import load_instances
 from nestpy.core.module_node import ProviderRecord
 from nestpy.core.module_ref import ModuleRef
+from nestpy.core.reflector import Reflector
 from nestpy.core.request_context import request_record
 from nestpy.core.scanner import Scanner
 
@@ -47,8 +51,9 @@ async def bootstrap(
     """Build the application of ``module`` and instantiate its static providers (no hooks)."""
     scanner = Scanner(module_overrides=module_overrides, provider_overrides=provider_overrides)
     modules = scanner.scan(module)
+    register_injectables(modules, provider_overrides or {})
     refs = _add_module_refs(modules)
-    Encapsulation(modules, {REQUEST: request_record()}).apply()
+    Encapsulation(modules, {REQUEST: request_record(), Reflector: _reflector_record()}).apply()
     reader = DependencyReader(_known_names(modules))
     records = [record for node in modules.nodes.values() for record in node.records()]
     for record in records:
@@ -74,6 +79,16 @@ def _add_module_refs(modules: ModulesContainer) -> list[ModuleRef]:
         node.providers = {ModuleRef: record, **node.providers}
         refs.append(ref)
     return refs
+
+
+def _reflector_record() -> ProviderRecord:
+    record = ProviderRecord(Provider(Reflector, use_value=_REFLECTOR), None, "core")
+    record.provider = providers.Object(_REFLECTOR)
+    record.instance = _REFLECTOR
+    return record
+
+
+_REFLECTOR = Reflector()
 
 
 def _known_names(modules: ModulesContainer) -> dict[str, Any]:

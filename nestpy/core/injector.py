@@ -52,7 +52,8 @@ class Injector:
         self.records: dict[Token, ProviderRecord] = {}
         for node in reversed(modules.nodes.values()):  # the first registration wins...
             for record in node.records():
-                self.records[record.token] = record
+                if record.role != "injectable" or record.token not in self.records:
+                    self.records[record.token] = record
         self.records.update(self.root.imported)  # ...except what the root module sees
         self.records.update(self.root.providers)
         self.records.update(self.root.controllers)

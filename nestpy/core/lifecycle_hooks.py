@@ -21,7 +21,11 @@ async def call_hook(modules: Sequence[ModuleNode], hook: str, *args: Any) -> Non
     seen: set[int] = set()
     for node in modules:
         pending: list[Awaitable[Any]] = []
-        for record in [*node.controllers.values(), *node.providers.values()]:
+        for record in [
+            *node.controllers.values(),
+            *node.providers.values(),
+            *node.injectables.values(),
+        ]:
             if record.is_static:
                 _call(record.instance, hook, args, seen, pending)
         if pending:

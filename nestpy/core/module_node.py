@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from nestpy.core.dependencies import Dependency
 
-Role = Literal["provider", "controller", "module", "core"]
+Role = Literal["provider", "controller", "module", "core", "injectable"]
 
 
 class ProviderRecord:
@@ -85,6 +85,7 @@ class ModuleNode:
         "exports",
         "imported",
         "imports",
+        "injectables",
         "instance_record",
         "is_global",
         "key",
@@ -99,6 +100,8 @@ class ModuleNode:
         self.imports: list[ModuleNode] = []
         self.providers: dict[Token, ProviderRecord] = {}
         self.controllers: dict[Token, ProviderRecord] = {}
+        self.injectables: dict[Token, ProviderRecord] = {}
+        """Enhancer classes named by this module's controllers (guards, pipes...), by class."""
         self.exports: list[Any] = []
         self.imported: dict[Token, ProviderRecord] = {}
         self.distance = 0
@@ -117,8 +120,13 @@ class ModuleNode:
         return self.providers.get(token) or self.imported.get(token)
 
     def records(self) -> list[ProviderRecord]:
-        """Every record this module registers: controllers, providers, then the module itself."""
-        return [*self.controllers.values(), *self.providers.values(), self.instance_record]
+        """Every record this module registers: controllers, providers, enhancers, the module."""
+        return [
+            *self.controllers.values(),
+            *self.providers.values(),
+            *self.injectables.values(),
+            self.instance_record,
+        ]
 
     def __repr__(self) -> str:
         return f"<ModuleNode {self.name}>"

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
+from nestpy.common.enhancers import ENHANCER_ATTRS
+from nestpy.core.injectables import EnhancerSource
 from nestpy.microservices.context import RequestContext
 from nestpy.microservices.decorators import pattern_metadata
 from nestpy.microservices.enhancers import Pipeline
-from nestpy.microservices.handler import InstanceScope, MessageHandler
+from nestpy.microservices.handler import MessageHandler
 from nestpy.microservices.server import Server
 
 if TYPE_CHECKING:
@@ -19,14 +21,42 @@ if TYPE_CHECKING:
 logger = logging.getLogger("nestpy.microservices")
 
 
-def _request_scope(app: NestApplicationContext, controller: type) -> InstanceScope:
-    async def resolve(request: RequestContext) -> tuple[Any, Callable[[], None]]:
-        context_id = object()
-        app.register_request_by_context_id(request, context_id)
-        instance: Any = await app.resolve(controller, context_id)
-        return instance, lambda: app.release_context(context_id)
+class _RequestScope:
+    """One context id per message, with the message registered as ``REQUEST``/``CONTEXT``."""
 
-    return resolve
+    def __init__(self, app: NestApplicationContext, controller: type, scoped: bool) -> None:
+        self._app = app
+        self._controller = controller
+        self.controller_scoped = scoped
+
+    async def enter(self, request: RequestContext) -> tuple[Hashable, Any]:
+        context_id = object()
+        self._app.register_request_by_context_id(request, context_id)
+        if not self.controller_scoped:
+            return context_id, None
+        return context_id, await self._app.resolve(self._controller, context_id)
+
+    def exit(self, context_id: Hashable) -> None:
+        self._app.release_context(context_id)
+
+
+def _pipelines(app: NestApplicationContext, controller: type) -> Callable[[Any], Pipeline]:
+    # Per controller: a transient enhancer is one instance per controller, as in Nest.
+    global_sources = {
+        attr: app.global_enhancer_sources(attr, controller) for attr in ENHANCER_ATTRS
+    }
+    sources: dict[int, tuple[Any, EnhancerSource]] = {}
+
+    def resolve(ref: Any) -> EnhancerSource:
+        found = sources.get(id(ref))
+        if found is None:
+            found = sources[id(ref)] = (ref, app.enhancer_source(ref, controller))
+        return found[1]
+
+    def pipeline(function: Any) -> Pipeline:
+        return Pipeline(controller, function, resolve=resolve, global_sources=global_sources)
+
+    return pipeline
 
 
 def _handler_methods(controller: type) -> list[tuple[str, Callable[..., Any]]]:
@@ -56,10 +86,13 @@ def bind_handlers(app: NestApplicationContext, server: Server) -> list[MessageHa
             continue
         request_scoped = app.is_request_scoped(controller)
         instance: Any = None if request_scoped else app.get(controller)
-        scope = _request_scope(app, controller) if request_scoped else None
+        pipeline_of = _pipelines(app, controller)
         for name, function in methods:
             method = function if instance is None else getattr(instance, name)
-            pipeline = Pipeline(controller, function)
+            pipeline = pipeline_of(function)
+            scope = None
+            if request_scoped or pipeline.request_scoped:
+                scope = _RequestScope(app, controller, request_scoped)
             for meta in pattern_metadata(function):
                 if meta.transport is not None and meta.transport != server.transport_id:
                     continue
