@@ -24,7 +24,7 @@ from nestpy.common.lifecycle import (
 )
 from nestpy.common.providers import Provider
 from nestpy.common.scopes import Scope
-from nestpy.common.tokens import REQUEST, InjectionToken, forward_ref, token_name
+from nestpy.common.tokens import INQUIRER, REQUEST, InjectionToken, forward_ref, token_name
 from nestpy.core.application_context import NestApplicationContext
 from nestpy.core.errors.exceptions import (
     CircularDependencyError,
@@ -51,6 +51,7 @@ __all__ = [
     "Controller",
     "DynamicModule",
     "Global",
+    "INQUIRER",
     "Inject",
     "Injectable",
     "InjectionToken",

@@ -6,7 +6,7 @@ import asyncio
 import signal as signals_module
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from types import TracebackType
-from typing import Any, Self, TypeVar, overload
+from typing import Any, Literal, Self, TypeVar, overload
 
 from nestpy.common.dynamic_module import DynamicModule
 from nestpy.common.enhancers import (
@@ -65,11 +65,20 @@ class NestApplicationContext:
         """Every controller class of every module, in module init order."""
 
     @overload
-    def get(self, token: type[T], *, strict: bool = False) -> T: ...
+    def get(self, token: type[T], *, strict: bool = False, each: Literal[False] = False) -> T: ...
     @overload
-    def get(self, token: Token, *, strict: bool = False) -> Any: ...
-    def get(self, token: Token, *, strict: bool = False) -> Any:
-        """The instance of a static provider or controller; ``strict`` searches the root only."""
+    def get(self, token: Token, *, strict: bool = False, each: Literal[True]) -> list[Any]: ...
+    @overload
+    def get(self, token: Token, *, strict: bool = False, each: bool = False) -> Any: ...
+    def get(self, token: Token, *, strict: bool = False, each: bool = False) -> Any:
+        """The instance of a static provider or controller; ``strict`` searches the root only.
+
+        ``each=True`` returns the instances of every provider registered under ``token`` (one
+        per module), in scan order.
+        """
+        if each:
+            injector = self._injector
+            return [injector.get(r) for r in injector.find_all(token, None, strict=strict)]
         try:
             getter = (self._root_getters if strict else self._getters)[token]
         except (KeyError, TypeError):
@@ -78,20 +87,42 @@ class NestApplicationContext:
 
     @overload
     async def resolve(
-        self, token: type[T], context_id: Hashable | None = None, *, strict: bool = False
+        self,
+        token: type[T],
+        context_id: Hashable | None = None,
+        *,
+        strict: bool = False,
+        each: Literal[False] = False,
     ) -> T: ...
     @overload
     async def resolve(
-        self, token: Token, context_id: Hashable | None = None, *, strict: bool = False
+        self,
+        token: Token,
+        context_id: Hashable | None = None,
+        *,
+        strict: bool = False,
+        each: bool = False,
     ) -> Any: ...
     async def resolve(
-        self, token: Token, context_id: Hashable | None = None, *, strict: bool = False
+        self,
+        token: Token,
+        context_id: Hashable | None = None,
+        *,
+        strict: bool = False,
+        each: bool = False,
     ) -> Any:
         """A request-scoped instance for ``context_id`` (any hashable); new without one.
 
-        Transient providers give a new instance per call; static ones their shared instance.
+        Transient providers give a new instance per call (the same one for the same
+        ``context_id``); static ones their shared instance. ``each=True`` returns a list, one
+        per provider registered under ``token``.
         """
         injector = self._injector
+        if each:
+            if context_id is None:
+                context_id = object()
+            records = injector.find_all(token, None, strict=strict)
+            return [await injector.resolve(record, context_id) for record in records]
         return await injector.resolve(injector.find(token, None, strict=strict), context_id)
 
     def is_request_scoped(self, token: Token) -> bool:
@@ -193,11 +224,11 @@ class NestApplicationContext:
         self._remove_signal_handlers()
         reverse = self._modules[::-1]
         try:
-            await call_hook(reverse, "on_module_destroy")
-            await call_hook(reverse, "before_application_shutdown", signal)
+            await call_hook(reverse, "on_module_destroy", dependents_first=True)
+            await call_hook(reverse, "before_application_shutdown", signal, dependents_first=True)
             for callback in self._dispose_callbacks:
                 await callback()
-            await call_hook(reverse, "on_application_shutdown", signal)
+            await call_hook(reverse, "on_application_shutdown", signal, dependents_first=True)
         finally:
             self._closed.set()
 

@@ -24,7 +24,7 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from nestpy.common.providers import UNSET, Provider
-from nestpy.common.tokens import token_name
+from nestpy.common.tokens import INQUIRER, token_name
 from nestpy.core.container import ModulesContainer
 from nestpy.core.errors.exceptions import AsyncTransientError
 from nestpy.core.module_node import ProviderRecord
@@ -127,6 +127,19 @@ def _async_factory(
     return placeholder
 
 
+def _for_consumer(consumer: ProviderRecord, target: ProviderRecord) -> AnyProvider:
+    """``target``'s provider, passing ``consumer``'s class as ``INQUIRER`` when it asks."""
+    provider = target.provider
+    assert provider is not None
+    if not target.transient:
+        return provider
+    names = [d.keyword for d in target.deps if d.token is INQUIRER and d.keyword is not None]
+    if not names:
+        return provider
+    inquirer = consumer.active.use_class or consumer.token
+    return providers.Factory(provider, **dict.fromkeys(names, providers.Object(inquirer)))
+
+
 def _arguments(record: ProviderRecord) -> tuple[list[AnyProvider], dict[str, AnyProvider]]:
     args: list[AnyProvider] = []
     kwargs: dict[str, AnyProvider] = {}
@@ -135,7 +148,7 @@ def _arguments(record: ProviderRecord) -> tuple[list[AnyProvider], dict[str, Any
         if position in record.shell_edges and target is not None:
             value = providers.Object(target.shell)
         elif target is not None and target.provider is not None:
-            value = target.provider
+            value = _for_consumer(record, target)
         elif dep.keyword is not None and dep.default is not UNSET:
             continue  # missing optional argument: Python's default applies
         else:

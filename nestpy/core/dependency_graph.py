@@ -29,6 +29,8 @@ def _find(
 ) -> ProviderRecord | None:
     dep = deps[position]
     found = node.lookup(dep.token)
+    if found is record:
+        found = None  # a provider cannot inject itself: Nest reports it as unknown
     if found is None and not dep.optional:
         raise UnknownDependenciesError(
             target=record.token,

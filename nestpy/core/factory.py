@@ -11,7 +11,7 @@ from dependency_injector import providers
 
 from nestpy.common.dynamic_module import DynamicModule
 from nestpy.common.providers import Provider
-from nestpy.common.tokens import REQUEST, Token
+from nestpy.common.tokens import INQUIRER, REQUEST, Token
 from nestpy.core.application_context import NestApplicationContext
 from nestpy.core.compiler import build_containers, compile_records
 from nestpy.core.container import ModulesContainer
@@ -24,7 +24,7 @@ from nestpy.core.instance_loader import load_instances
 from nestpy.core.module_node import ProviderRecord
 from nestpy.core.module_ref import ModuleRef
 from nestpy.core.reflector import Reflector
-from nestpy.core.request_context import request_record
+from nestpy.core.request_context import inquirer_record, request_record
 from nestpy.core.scanner import Scanner
 
 logger = logging.getLogger("nestpy.core")
@@ -53,7 +53,8 @@ async def bootstrap(
     modules = scanner.scan(module)
     register_injectables(modules, provider_overrides or {})
     refs = _add_module_refs(modules)
-    Encapsulation(modules, {REQUEST: request_record(), Reflector: _reflector_record()}).apply()
+    core = {REQUEST: request_record(), INQUIRER: inquirer_record(), Reflector: _reflector_record()}
+    Encapsulation(modules, core).apply()
     reader = DependencyReader(_known_names(modules))
     records = [record for node in modules.nodes.values() for record in node.records()]
     for record in records:

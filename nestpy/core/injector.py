@@ -25,7 +25,7 @@ from nestpy.core.errors.exceptions import (
     UnknownElementError,
 )
 from nestpy.core.module_node import ModuleNode, ProviderRecord
-from nestpy.core.request_context import ContextStore
+from nestpy.core.request_context import ContextStore, transient_in_context
 
 
 def _scoped(token: Token) -> Callable[[], Any]:
@@ -74,6 +74,22 @@ class Injector:
             raise UnknownElementError(token=token)
         return record
 
+    def find_all(
+        self, token: Token, node: ModuleNode | None, *, strict: bool
+    ) -> list[ProviderRecord]:
+        """Every record of ``token`` (``each=True``): in ``node`` when strict, else in every
+        module, in scan order."""
+        nodes = [node or self.root] if strict else list(self.modules.nodes.values())
+        found = [
+            record
+            for candidate in nodes
+            for record in (candidate.providers.get(token), candidate.controllers.get(token))
+            if record is not None
+        ]
+        if not found:
+            raise UnknownElementError(token=token)
+        return found
+
     def get(self, record: ProviderRecord) -> Any:
         """The shared instance of a static record; scoped ones need ``resolve``."""
         if not record.is_static or record.provider is None:
@@ -85,10 +101,13 @@ class Injector:
         provider = record.provider
         if provider is None:
             raise UnknownElementError(token=record.token)
-        if not record.request_scoped:
+        if record.transient and context_id is not None:  # one per context id, as in Nest
+            value = self.contexts.get(context_id).run(transient_in_context, record)
+        elif not record.request_scoped:
             return provider()  # transient: a new instance; static: the shared one
-        context = contextvars.Context() if context_id is None else self.contexts.get(context_id)
-        value = context.run(provider)
+        else:
+            context = contextvars.Context() if context_id is None else self.contexts.get(context_id)
+            value = context.run(provider)
         if inspect.isawaitable(value):
             value = await value
         return value

@@ -16,7 +16,7 @@ from typing import Any
 from dependency_injector import providers
 
 from nestpy.common.providers import Provider
-from nestpy.common.tokens import REQUEST
+from nestpy.common.tokens import INQUIRER, REQUEST
 from nestpy.core.module_node import ProviderRecord
 
 _request: contextvars.ContextVar[Any] = contextvars.ContextVar("nestpy_request")
@@ -25,6 +25,31 @@ _request: contextvars.ContextVar[Any] = contextvars.ContextVar("nestpy_request")
 def current_request() -> Any:
     """The request registered for the context being resolved, else ``None``."""
     return _request.get(None)
+
+
+def inquirer_record() -> ProviderRecord:
+    """The ``INQUIRER`` token: ``None`` unless a consumer's edge passes its class (compiler)."""
+    record = ProviderRecord(Provider(INQUIRER, use_value=None), None, "core")
+    record.provider = providers.Object(None)
+    return record
+
+
+_transients: contextvars.ContextVar[dict[int, Any]] = contextvars.ContextVar("nestpy_transients")
+
+
+def transient_in_context(record: ProviderRecord) -> Any:
+    """Run inside a context id's context: its one instance of the transient ``record``."""
+    cache = _transients.get(None)
+    if cache is None:
+        cache = {}
+        _transients.set(cache)
+    found = cache.get(id(record))
+    if found is None:
+        provider = record.provider
+        if provider is None:
+            return None
+        found = cache[id(record)] = provider()
+    return found
 
 
 def request_record() -> ProviderRecord:
