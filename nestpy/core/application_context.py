@@ -29,6 +29,7 @@ from nestpy.core.injector import Injector
 from nestpy.core.lifecycle_hooks import call_hook
 from nestpy.core.module_node import ModuleNode
 from nestpy.core.module_ref import ModuleRef
+from nestpy.core.resources import close_context, shutdown_all
 
 T = TypeVar("T")
 
@@ -137,6 +138,12 @@ class NestApplicationContext:
         """Drop the request-scoped instances (and request) of ``context_id``."""
         self._injector.contexts.release(context_id)
 
+    async def close_context(self, context_id: Hashable) -> None:
+        """Tear down the request-scoped resources of ``context_id``, then drop its instances."""
+        context = self._injector.contexts.take(context_id)
+        if context is not None:
+            await close_context(context)
+
     def select(self, module: type[Any] | DynamicModule) -> ModuleRef:
         """The ``ModuleRef`` of an imported module (``ref.get(token)`` is then strict to it)."""
         for node in self._modules:
@@ -229,6 +236,8 @@ class NestApplicationContext:
             for callback in self._dispose_callbacks:
                 await callback()
             await call_hook(reverse, "on_application_shutdown", signal, dependents_first=True)
+            resources = [r.resource for r in self._injector.order if r.resource is not None]
+            await shutdown_all(resources)
         finally:
             self._closed.set()
 

@@ -8,6 +8,7 @@
 | ``use_value``                  | ``Object``                                                  |
 | ``use_existing``               | the target's provider object, under a second token          |
 | ``async def`` factory (static) | ``Object`` filled at bootstrap from a ``Factory`` awaited once |
+| generator / context manager    | ``Resource``, shut down at close (request scope: per message) |
 
 Dependencies are passed as provider references, so an override of a provider is seen by
 every consumer. A testing override is compiled like any provider and installed with
@@ -28,6 +29,12 @@ from nestpy.common.tokens import INQUIRER, token_name
 from nestpy.core.container import ModulesContainer
 from nestpy.core.errors.exceptions import AsyncTransientError
 from nestpy.core.module_node import ProviderRecord
+from nestpy.core.resources import (
+    TransientResourceError,
+    enter_in_context,
+    is_async_resource,
+    is_resource_factory,
+)
 
 AnyProvider = providers.Provider[Any]
 
@@ -93,6 +100,8 @@ def _build(record: ProviderRecord, spec: Provider, *, wired: bool) -> AnyProvide
             provides = _ShellInit(record.shell)
     else:
         provides = spec.use_factory
+        if is_resource_factory(provides):
+            return _resource(record, provides, args, kwargs, wired=wired)
         if inspect.iscoroutinefunction(provides):
             return _async_factory(record, provides, args, wired=wired)
     provider = _provider_class(record)(provides)
@@ -124,6 +133,29 @@ def _async_factory(
     placeholder: providers.Object[Any] = providers.Object(None)
     if wired:
         record.slot = (placeholder, providers.Factory(factory, *args))
+    return placeholder
+
+
+def _resource(
+    record: ProviderRecord,
+    factory: Any,
+    args: list[AnyProvider],
+    kwargs: dict[str, AnyProvider],
+    *,
+    wired: bool,
+) -> AnyProvider:
+    if record.transient:
+        raise TransientResourceError(record.token)
+    if record.request_scoped:
+        return providers.ContextLocalSingleton(enter_in_context, factory, *args, **kwargs)
+    resource: providers.Resource[Any] = providers.Resource(factory, *args, **kwargs)
+    if not wired:
+        return resource
+    record.resource = resource
+    if not is_async_resource(factory):
+        return resource
+    placeholder: providers.Object[Any] = providers.Object(None)
+    record.slot = (placeholder, resource)
     return placeholder
 
 

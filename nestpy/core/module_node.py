@@ -31,6 +31,7 @@ class ProviderRecord:
         "override",
         "provider",
         "request_scoped",
+        "resource",
         "role",
         "shell",
         "shell_edges",
@@ -55,6 +56,8 @@ class ProviderRecord:
         self.provider: providers.Provider[Any] | None = None
         self.slot: tuple[providers.Object[Any], providers.Provider[Any]] | None = None
         self.instance: Any = None
+        self.resource: providers.Resource[Any] | None = None
+        """The dependency-injector ``Resource`` of a static resource factory (closed at close)."""
 
     @property
     def active(self) -> Provider:

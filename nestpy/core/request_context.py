@@ -96,6 +96,13 @@ class ContextStore:
         """Make ``REQUEST`` inject ``request`` for providers resolved with ``context_id``."""
         self.get(context_id).run(_request.set, request)
 
+    def take(self, context_id: Hashable) -> contextvars.Context | None:
+        """Forget ``context_id`` and return its context (None when it has none)."""
+        try:
+            return self._weak.pop(context_id, None)
+        except TypeError:
+            return self._strong.pop(context_id, None)
+
     def release(self, context_id: Hashable) -> None:
         """Forget the context (and request-scoped instances) of ``context_id``."""
         try:

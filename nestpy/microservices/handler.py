@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Callable, Hashable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from typing import Any, Protocol
 
 from nestpy.microservices.context import BaseRpcContext, RequestContext
@@ -22,8 +22,8 @@ class MessageScope(Protocol):
     async def enter(self, request: RequestContext) -> tuple[Hashable, Any]:
         """Open a context id for ``request``; return it and the controller (None if static)."""
 
-    def exit(self, context_id: Hashable) -> None:
-        """Release the request-scoped instances of ``context_id``."""
+    async def exit(self, context_id: Hashable) -> None:
+        """Tear down and release the request-scoped instances of ``context_id``."""
 
 
 class MessageHandler:
@@ -116,7 +116,7 @@ class MessageHandler:
             return result
         finally:
             if release:
-                scope.exit(context_id)
+                await scope.exit(context_id)
 
     def _invoker(self, method: Callable[..., Any]) -> Callable[[list[Any]], Any]:
         async def invoke(args: list[Any]) -> Any:
@@ -134,9 +134,9 @@ class MessageHandler:
         return method(*args)
 
 
-async def _release_after(stream: AsyncIterator[Any], release: Callable[[], None]) -> Any:
+async def _release_after(stream: AsyncIterator[Any], release: Callable[[], Awaitable[None]]) -> Any:
     try:
         async for item in stream:
             yield item
     finally:
-        release()
+        await release()

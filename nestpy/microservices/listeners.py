@@ -36,8 +36,8 @@ class _RequestScope:
             return context_id, None
         return context_id, await self._app.resolve(self._controller, context_id)
 
-    def exit(self, context_id: Hashable) -> None:
-        self._app.release_context(context_id)
+    async def exit(self, context_id: Hashable) -> None:
+        await self._app.close_context(context_id)
 
 
 def _pipelines(app: NestApplicationContext, controller: type) -> Callable[[Any], Pipeline]:
