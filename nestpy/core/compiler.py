@@ -94,6 +94,7 @@ def _build(record: ProviderRecord, spec: Provider, *, wired: bool) -> AnyProvide
             return providers.Object(None)
         return target.provider
     args, kwargs = _arguments(record) if wired else ([], {})
+    attributes = _pop_attributes(record, kwargs)
     if spec.kind == "class":
         provides: Any = spec.use_class
         if wired and record.shell is not None:
@@ -107,7 +108,17 @@ def _build(record: ProviderRecord, spec: Provider, *, wired: bool) -> AnyProvide
     provider = _provider_class(record)(provides)
     provider.add_args(*args)
     provider.add_kwargs(**kwargs)
+    if attributes:
+        provider.add_attributes(**attributes)
     return provider
+
+
+_ATTRIBUTE = "\0attr:"  # kwargs prefix that marks a property-injection value
+
+
+def _pop_attributes(record: ProviderRecord, kwargs: dict[str, AnyProvider]) -> dict[str, Any]:
+    names = [key for key in kwargs if key.startswith(_ATTRIBUTE)]
+    return {key.removeprefix(_ATTRIBUTE): kwargs.pop(key) for key in names}
 
 
 _Buildable = (
@@ -185,7 +196,9 @@ def _arguments(record: ProviderRecord) -> tuple[list[AnyProvider], dict[str, Any
             continue  # missing optional argument: Python's default applies
         else:
             value = providers.Object(None if dep.default is UNSET else dep.default)
-        if dep.keyword is None:
+        if dep.attribute is not None:
+            kwargs[_ATTRIBUTE + dep.attribute] = value
+        elif dep.keyword is None:
             args.append(value)
         else:
             kwargs[dep.keyword] = value

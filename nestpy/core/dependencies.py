@@ -68,6 +68,8 @@ class Dependency:
     optional: bool = False
     default: Any = UNSET
     forward: bool = False
+    attribute: str | None = None
+    """Set for property injection: the attribute assigned after construction."""
 
 
 class DependencyReader:
@@ -90,7 +92,7 @@ class DependencyReader:
         """Dependencies of ``cls.__init__``, from its type hints."""
         init = cls.__init__
         if init is object.__init__:
-            return []
+            return _property_dependencies(cls, 0)
         try:
             parameters = _parameters(init)[1:]
         except (TypeError, ValueError):  # builtins without a signature take nothing we inject
@@ -103,7 +105,7 @@ class DependencyReader:
                 continue
             hint, metadata = self._hint(cls, param, index, globalns)
             deps.append(_param_dependency(cls, param, index, hint, metadata))
-        return deps
+        return deps + _property_dependencies(cls, len(deps))
 
     def _hint(
         self, cls: type[Any], param: _Param, index: int, globalns: dict[str, Any]
@@ -156,6 +158,37 @@ class DependencyReader:
         except Exception as error:
             reason = f"has the type hint {source!r}, which fails to evaluate: {error!r}"
         raise InvalidTypeHintError(target=cls, parameter=param.name, index=index, reason=reason)
+
+
+def _property_dependencies(cls: type[Any], first_index: int) -> list[Dependency]:
+    """Class attributes annotated ``Annotated[T, Inject(...)]``: set after construction."""
+    if not any(vars(klass).get("__annotations__") for klass in cls.__mro__[:-1]):
+        return []
+    try:
+        hints = typing.get_type_hints(cls, include_extras=True)
+    except Exception:  # unresolvable class annotations cannot be injection points
+        return []
+    deps: list[Dependency] = []
+    for name, hint in hints.items():
+        if typing.get_origin(hint) is not Annotated:
+            continue
+        marker = next((m for m in hint.__metadata__ if isinstance(m, Inject)), None)
+        if marker is None:
+            continue
+        token: Any = hint.__origin__ if marker.token is UNSET else marker.token
+        forward = isinstance(token, ForwardReference)
+        token = _strip_none(token.forward_fn() if forward else token)
+        deps.append(
+            Dependency(
+                token=token,
+                index=first_index + len(deps),
+                keyword=None,
+                optional=marker.optional,
+                forward=forward,
+                attribute=name,
+            )
+        )
+    return deps
 
 
 def _token_of(metadata: tuple[Any, ...]) -> Any:

@@ -13,7 +13,11 @@ from typing import Any, cast
 
 from nestpy.common.scopes import Scope
 from nestpy.core.dependencies import Dependency, DependencyReader
-from nestpy.core.errors.exceptions import CircularDependencyError, UnknownDependenciesError
+from nestpy.core.errors.exceptions import (
+    CircularDependencyError,
+    UnknownDependenciesError,
+    UnknownPropertyError,
+)
 from nestpy.core.module_node import ModuleNode, ProviderRecord
 
 
@@ -32,6 +36,8 @@ def _find(
     if found is record:
         found = None  # a provider cannot inject itself: Nest reports it as unknown
     if found is None and not dep.optional:
+        if dep.attribute is not None:
+            raise UnknownPropertyError(target=record.token, key=dep.attribute, module=node.name)
         raise UnknownDependenciesError(
             target=record.token,
             dependencies=[d.token for d in deps],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import inspect
 import logging
 from collections.abc import Mapping
@@ -48,7 +49,26 @@ async def bootstrap(
     provider_overrides: Mapping[Token, Provider] | None = None,
     module_overrides: Mapping[Any, Any] | None = None,
 ) -> Injector:
-    """Build the application of ``module`` and instantiate its static providers (no hooks)."""
+    """Build the application of ``module`` and instantiate its static providers (no hooks).
+
+    The cyclic garbage collector is paused meanwhile: bootstrap allocates many long-lived
+    objects and no garbage cycles, and the collector's passes over them cost about a third
+    of the bootstrap time.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return await _bootstrap(module, provider_overrides, module_overrides)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+async def _bootstrap(
+    module: type[Any] | DynamicModule,
+    provider_overrides: Mapping[Token, Provider] | None,
+    module_overrides: Mapping[Any, Any] | None,
+) -> Injector:
     scanner = Scanner(module_overrides=module_overrides, provider_overrides=provider_overrides)
     modules = scanner.scan(module)
     register_injectables(modules, provider_overrides or {})

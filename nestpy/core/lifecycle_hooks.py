@@ -27,12 +27,12 @@ async def call_hook(
     """
     seen: set[int] = set()
     for node in modules:
-        records = [*node.controllers.values(), *node.providers.values()]
-        records += node.injectables.values()
-        levels = _levels([record for record in records if record.is_static], node)
-        for level in sorted(levels, reverse=dependents_first):
+        groups = node.hook_groups
+        if groups is None:
+            groups = node.hook_groups = _hook_groups(node)
+        for group in reversed(groups) if dependents_first else groups:
             pending: list[Awaitable[Any]] = []
-            for record in levels[level]:
+            for record in group:
                 _call(record.instance, hook, args, seen, pending)
             if pending:
                 await asyncio.gather(*pending)
@@ -40,6 +40,13 @@ async def call_hook(
         _call(node.instance_record.instance, hook, args, seen, last)
         for awaitable in last:
             await awaitable
+
+
+def _hook_groups(node: ModuleNode) -> list[list[ProviderRecord]]:
+    """The static records of ``node`` grouped by injection level, lowest first."""
+    records = [*node.controllers.values(), *node.providers.values(), *node.injectables.values()]
+    levels = _levels([record for record in records if record.is_static], node)
+    return [levels[level] for level in sorted(levels)]
 
 
 def _levels(records: list[ProviderRecord], node: ModuleNode) -> dict[int, list[ProviderRecord]]:

@@ -86,6 +86,7 @@ class ModuleNode:
         "controllers",
         "distance",
         "exports",
+        "hook_groups",
         "imported",
         "imports",
         "injectables",
@@ -108,6 +109,8 @@ class ModuleNode:
         self.exports: list[Any] = []
         self.imported: dict[Token, ProviderRecord] = {}
         self.distance = 0
+        self.hook_groups: list[list[ProviderRecord]] | None = None
+        """Static records by injection level, computed when the first hook runs."""
         self.instance_record = ProviderRecord(
             Provider(metatype, use_class=metatype), self, "module"
         )
