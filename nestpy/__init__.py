@@ -26,6 +26,13 @@ from nestpy.common.providers import Provider
 from nestpy.common.scopes import Scope
 from nestpy.common.tokens import INQUIRER, REQUEST, InjectionToken, forward_ref, token_name
 from nestpy.core.application_context import NestApplicationContext
+from nestpy.core.context_id import (
+    AttachedContext,
+    ContextId,
+    ContextIdFactory,
+    ContextIdStrategy,
+    HostComponentInfo,
+)
 from nestpy.core.errors.exceptions import (
     CircularDependencyError,
     InvalidClassScopeError,
@@ -44,13 +51,18 @@ __all__ = [
     "APP_GUARD",
     "APP_INTERCEPTOR",
     "APP_PIPE",
+    "AttachedContext",
     "BeforeApplicationShutdown",
     "Catch",
     "CircularDependencyError",
     "ConfigurableModuleBuilder",
+    "ContextId",
+    "ContextIdFactory",
+    "ContextIdStrategy",
     "Controller",
     "DynamicModule",
     "Global",
+    "HostComponentInfo",
     "INQUIRER",
     "Inject",
     "Injectable",

@@ -30,12 +30,14 @@ class Provider:
     >>> Provider(Base, use_class=Impl, scope=Scope.TRANSIENT)
     >>> Provider("CLOCK", use_factory=make_clock, inject=[Service])   # sync or async factory
     >>> Provider("ALIAS", use_existing=Service)                        # the same instance
+    >>> Provider(Tenant, use_class=Tenant, scope=Scope.REQUEST, durable=True)  # per sub-tree
 
     ``inject`` items are tokens, ``forward_ref(...)`` or ``Inject(token, optional=True)``; their
     values are passed to the factory positionally.
     """
 
     __slots__ = (
+        "durable",
         "inject",
         "kind",
         "scope",
@@ -56,6 +58,7 @@ class Provider:
         inject: Sequence[Any] = (),
         use_existing: Any = UNSET,
         scope: Scope | None = None,
+        durable: bool | None = None,
     ) -> None:
         given = [
             name
@@ -83,6 +86,14 @@ class Provider:
         self.use_value: Any = use_value
         self.use_existing: Any = use_existing
         self.scope = scope
+        self.durable = durable
+
+    def declared_durable(self) -> bool | None:
+        """``durable`` given here, else the ``@Injectable`` one of the class, else None."""
+        if self.durable is not None:
+            return self.durable
+        meta = get_injectable_metadata(self.use_class) if self.use_class is not None else None
+        return meta.durable if meta is not None else None
 
     def declared_scope(self) -> Scope:
         """The scope given here, else the ``@Injectable`` scope of the class, else DEFAULT."""

@@ -5,6 +5,7 @@
 | ``Scope.DEFAULT`` class/factory| ``Singleton``                                               |
 | ``Scope.TRANSIENT``            | ``Factory`` (each consumer's provider calls it once)        |
 | request-scoped (or bubbled)    | ``ContextLocalSingleton`` (one per ``contextvars.Context``) |
+| durable (request-scoped)       | that, called in the durable sub-tree's context              |
 | ``use_value``                  | ``Object``                                                  |
 | ``use_existing``               | the target's provider object, under a second token          |
 | ``async def`` factory (static) | ``Object`` filled at bootstrap from a ``Factory`` awaited once |
@@ -29,6 +30,7 @@ from nestpy.common.tokens import INQUIRER, token_name
 from nestpy.core.container import ModulesContainer
 from nestpy.core.errors.exceptions import AsyncTransientError
 from nestpy.core.module_node import ProviderRecord
+from nestpy.core.request_context import in_durable_context
 from nestpy.core.resources import (
     TransientResourceError,
     enter_in_context,
@@ -56,11 +58,13 @@ def compile_records(order: Iterable[ProviderRecord]) -> None:
         if record.provider is not None:  # core records come compiled
             continue
         if record.override is None:
-            record.provider = _build(record, record.spec, wired=True)
+            provider = _build(record, record.spec, wired=True)
         else:
-            base = _build(record, record.spec, wired=False)
-            base.override(_build(record, record.override, wired=True))
-            record.provider = base
+            provider = _build(record, record.spec, wired=False)
+            provider.override(_build(record, record.override, wired=True))
+        if record.durable and not record.transient:
+            provider = providers.Callable(in_durable_context, providers.Object(provider))
+        record.provider = provider
 
 
 def build_containers(modules: ModulesContainer) -> None:

@@ -117,9 +117,16 @@ def _settle_scope(record: ProviderRecord) -> None:
         target = record.links[0] if record.links else None
         record.transient = target is not None and target.transient
         record.request_scoped = target is not None and target.request_scoped
+        record.durable = target is not None and target.durable
         return
     if record.role == "core":
         return  # core records come with their scope set
     scope = active.declared_scope()
     record.transient = scope is Scope.TRANSIENT
     record.request_scoped = scope is Scope.REQUEST or any(t.request_scoped for t in links)
+    if record.request_scoped:
+        declared = active.declared_durable()
+        scoped = [t for t in links if t.request_scoped]
+        # Durability bubbles up, as in Nest: durable when every request-scoped dependency is.
+        inherited = bool(scoped) and all(t.durable for t in scoped)
+        record.durable = inherited if declared is None else declared

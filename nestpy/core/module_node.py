@@ -25,6 +25,7 @@ class ProviderRecord:
 
     __slots__ = (
         "deps",
+        "durable",
         "instance",
         "links",
         "node",
@@ -52,6 +53,8 @@ class ProviderRecord:
         self.shell_edges: set[int] = set()
         self.shell: Any = None
         self.request_scoped = False
+        self.durable = False
+        """Request-scoped and shared by the messages of one durable sub-tree (one tenant)."""
         self.transient = False
         self.provider: providers.Provider[Any] | None = None
         self.slot: tuple[providers.Object[Any], providers.Provider[Any]] | None = None

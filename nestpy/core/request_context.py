@@ -17,9 +17,21 @@ from dependency_injector import providers
 
 from nestpy.common.providers import Provider
 from nestpy.common.tokens import INQUIRER, REQUEST
+from nestpy.core.context_id import AttachedContext, ContextIdFactory, HostComponentInfo
 from nestpy.core.module_node import ProviderRecord
 
 _request: contextvars.ContextVar[Any] = contextvars.ContextVar("nestpy_request")
+_durable: contextvars.ContextVar[contextvars.Context] = contextvars.ContextVar("nestpy_durable")
+
+
+def in_durable_context(provider: Any) -> Any:
+    """Call ``provider`` in the durable sub-tree's context of the message being resolved.
+
+    Inside that context the variable is unset, so durable dependencies of a durable provider
+    resolve in place.
+    """
+    durable = _durable.get(None)
+    return provider() if durable is None else durable.run(provider)
 
 
 def current_request() -> Any:
@@ -93,8 +105,29 @@ class ContextStore:
         return context
 
     def register_request(self, request: Any, context_id: Hashable) -> None:
-        """Make ``REQUEST`` inject ``request`` for providers resolved with ``context_id``."""
-        self.get(context_id).run(_request.set, request)
+        """Make ``REQUEST`` inject ``request`` for providers resolved with ``context_id``.
+
+        With a ``ContextIdStrategy`` applied, durable providers resolve in the sub-tree the
+        strategy picks, and ``REQUEST`` injects its payload (when it gives one) in both.
+        """
+        context = self.get(context_id)
+        strategy = ContextIdFactory.strategy
+        attached = strategy.attach(context_id, request) if strategy is not None else None
+        if attached is None:
+            context.run(_request.set, request)
+            return
+        if isinstance(attached, AttachedContext):
+            resolve, payload = attached.resolve, attached.payload
+        else:
+            resolve, payload = attached, None
+        if payload is None:
+            payload = request
+        context.run(_request.set, payload)
+        durable_id = resolve(HostComponentInfo(token=None, is_tree_durable=True))
+        if durable_id is not None and durable_id != context_id:
+            durable = self.get(durable_id)
+            durable.run(_request.set, payload)
+            context.run(_durable.set, durable)
 
     def take(self, context_id: Hashable) -> contextvars.Context | None:
         """Forget ``context_id`` and return its context (None when it has none)."""
