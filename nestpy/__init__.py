@@ -42,6 +42,7 @@ from nestpy.core.errors.exceptions import (
     UnknownExportError,
 )
 from nestpy.core.factory import NestFactory
+from nestpy.core.lazy_loader import LazyModuleLoader
 from nestpy.core.module_ref import ModuleRef
 from nestpy.core.reflector import Reflector
 from nestpy.errors import NestpyError
@@ -69,6 +70,7 @@ __all__ = [
     "InjectionToken",
     "InvalidClassScopeError",
     "InvalidModuleError",
+    "LazyModuleLoader",
     "Module",
     "ModuleRef",
     "NestApplicationContext",

@@ -27,9 +27,8 @@ from dependency_injector import containers, providers
 
 from nestpy.common.providers import UNSET, Provider
 from nestpy.common.tokens import INQUIRER, token_name
-from nestpy.core.container import ModulesContainer
 from nestpy.core.errors.exceptions import AsyncTransientError
-from nestpy.core.module_node import ProviderRecord
+from nestpy.core.module_node import ModuleNode, ProviderRecord
 from nestpy.core.request_context import in_durable_context
 from nestpy.core.resources import (
     TransientResourceError,
@@ -67,9 +66,9 @@ def compile_records(order: Iterable[ProviderRecord]) -> None:
         record.provider = provider
 
 
-def build_containers(modules: ModulesContainer) -> None:
+def build_containers(nodes: Iterable[ModuleNode]) -> None:
     """One ``DynamicContainer`` per module holding the providers it registers."""
-    for node in modules.nodes.values():
+    for node in nodes:
         container = containers.DynamicContainer()
         used: set[str] = set()
         for record in node.records():

@@ -22,7 +22,8 @@ from nestpy.core.encapsulation import Encapsulation
 from nestpy.core.injectables import register_injectables
 from nestpy.core.injector import Injector
 from nestpy.core.instance_loader import load_instances
-from nestpy.core.module_node import ProviderRecord
+from nestpy.core.lazy_loader import LazyModuleLoader
+from nestpy.core.module_node import ModuleNode, ProviderRecord
 from nestpy.core.module_ref import ModuleRef
 from nestpy.core.reflector import Reflector
 from nestpy.core.request_context import inquirer_record, request_record
@@ -71,30 +72,50 @@ async def _bootstrap(
 ) -> Injector:
     scanner = Scanner(module_overrides=module_overrides, provider_overrides=provider_overrides)
     modules = scanner.scan(module)
-    register_injectables(modules, provider_overrides or {})
-    refs = _add_module_refs(modules)
-    core = {REQUEST: request_record(), INQUIRER: inquirer_record(), Reflector: _reflector_record()}
+    loader = LazyModuleLoader(module_overrides, provider_overrides)
+    core = {
+        REQUEST: request_record(),
+        INQUIRER: inquirer_record(),
+        Reflector: _value_record(Reflector, _REFLECTOR),
+        LazyModuleLoader: _value_record(LazyModuleLoader, loader),
+    }
+    nodes = list(modules.nodes.values())
+    refs, reader, order = wire(modules, nodes, core, provider_overrides or {})
+    injector = Injector(modules, order, reader, core)
+    for ref in refs:
+        ref.bind(injector)
+    loader.bind(injector)
+    await load_instances(order)
+    for node in nodes:
+        logger.info("%s dependencies initialized", node.name)
+    return injector
+
+
+def wire(
+    modules: ModulesContainer,
+    nodes: list[ModuleNode],
+    core: Mapping[Token, ProviderRecord],
+    overrides: Mapping[Token, Provider],
+) -> tuple[list[ModuleRef], DependencyReader, list[ProviderRecord]]:
+    """Register, link, analyse and compile the records of ``nodes`` (new modules of
+    ``modules``); returns their ``ModuleRef``s, the reader and the instantiation order."""
+    register_injectables(nodes, overrides)
+    refs = _add_module_refs(nodes)
     Encapsulation(modules, core).apply()
     reader = DependencyReader(_known_names(modules))
-    records = [record for node in modules.nodes.values() for record in node.records()]
+    records = [record for node in nodes for record in node.records()]
     for record in records:
         if record.node is not None and record.role != "core":
             link(record, record.node, reader)
     order = analyse(records)
     compile_records(order)
-    build_containers(modules)
-    injector = Injector(modules, order, reader)
-    for ref in refs:
-        ref.bind(injector)
-    await load_instances(order)
-    for node in modules.nodes.values():
-        logger.info("%s dependencies initialized", node.name)
-    return injector
+    build_containers(nodes)
+    return refs, reader, order
 
 
-def _add_module_refs(modules: ModulesContainer) -> list[ModuleRef]:
+def _add_module_refs(nodes: list[ModuleNode]) -> list[ModuleRef]:
     refs = []
-    for node in modules.nodes.values():
+    for node in nodes:
         ref = ModuleRef(node)
         record = ProviderRecord(Provider(ModuleRef, use_value=ref), node, "core")
         node.providers = {ModuleRef: record, **node.providers}
@@ -102,10 +123,11 @@ def _add_module_refs(modules: ModulesContainer) -> list[ModuleRef]:
     return refs
 
 
-def _reflector_record() -> ProviderRecord:
-    record = ProviderRecord(Provider(Reflector, use_value=_REFLECTOR), None, "core")
-    record.provider = providers.Object(_REFLECTOR)
-    record.instance = _REFLECTOR
+def _value_record(token: Token, value: Any) -> ProviderRecord:
+    """A core provider visible in every module (``Reflector``, ``LazyModuleLoader``)."""
+    record = ProviderRecord(Provider(token, use_value=value), None, "core")
+    record.provider = providers.Object(value)
+    record.instance = value
     return record
 
 

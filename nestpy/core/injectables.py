@@ -15,7 +15,7 @@ handler gets its instance:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from nestpy.common.enhancers import APP_ENHANCERS, AppEnhancerKey, enhancer_refs
@@ -28,13 +28,13 @@ if TYPE_CHECKING:
     from nestpy.core.injector import Injector
 
 
-def register_injectables(modules: ModulesContainer, overrides: Mapping[Token, Provider]) -> None:
+def register_injectables(nodes: Iterable[ModuleNode], overrides: Mapping[Token, Provider]) -> None:
     """Register every enhancer class named by a controller in that controller's module.
 
     A class the module already provides is that provider. Testing overrides (by class) apply
     to these records and to ``APP_*`` providers whose ``use_class`` is the overridden class.
     """
-    for node in modules.nodes.values():
+    for node in nodes:
         for controller in node.controllers.values():
             for ref in enhancer_refs(controller.token):  # type: ignore[arg-type]
                 if not inspect.isclass(ref) or ref in node.injectables:

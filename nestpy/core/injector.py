@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import inspect
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from dependency_injector import providers
@@ -39,7 +39,11 @@ class Injector:
     """The compiled application: records by token and the request contexts."""
 
     def __init__(
-        self, modules: ModulesContainer, order: list[ProviderRecord], reader: DependencyReader
+        self,
+        modules: ModulesContainer,
+        order: list[ProviderRecord],
+        reader: DependencyReader,
+        core: Mapping[Token, ProviderRecord] | None = None,
     ) -> None:
         if modules.root is None:
             msg = "the modules container has no root module"
@@ -48,6 +52,8 @@ class Injector:
         self.root: ModuleNode = modules.root
         self.order = order
         self.reader = reader
+        self.core: dict[Token, ProviderRecord] = dict(core or {})
+        """The records visible in every module (``REQUEST``, ``INQUIRER``, ``Reflector``...)."""
         self.contexts = ContextStore()
         self.records: dict[Token, ProviderRecord] = {}
         for node in reversed(modules.nodes.values()):  # the first registration wins...
@@ -60,6 +66,18 @@ class Injector:
         self.getters = {token: _getter(record) for token, record in self.records.items()}
         own = {record.token: record for record in self.root.records()}
         self.root_getters = {token: _getter(record) for token, record in own.items()}
+
+    def add_modules(
+        self, nodes: list[ModuleNode], order: list[ProviderRecord], reader: DependencyReader
+    ) -> None:
+        """Take in lazily loaded modules: their records become findable (first one wins)."""
+        self.order += [record for record in order if record not in self.order]
+        self.reader = reader
+        for node in nodes:
+            for record in node.records():
+                if record.token not in self.records:
+                    self.records[record.token] = record
+                    self.getters[record.token] = _getter(record)
 
     def find(self, token: Token, node: ModuleNode | None, *, strict: bool) -> ProviderRecord:
         """The record of ``token``: in ``node`` only when strict, else anywhere."""
