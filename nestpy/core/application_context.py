@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import signal as signals_module
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar, overload
 
@@ -252,6 +253,38 @@ class NestApplicationContext:
             self._signals.append(number)
         return self
 
+    def enable_process_error_handlers(self, handlers: Mapping[str, ProcessErrorHandler]) -> Self:
+        """Handle errors nothing caught, as Nest's ``enableProcessErrorHandlers``.
+
+        ``handlers`` maps ``"uncaught_exception"`` (an exception raised in an event-loop
+        callback) and ``"unhandled_rejection"`` (a task whose exception nobody retrieved) to
+        ``handler(error, controls)``; ``await controls.shutdown(exit_code=1)`` closes the
+        application (the hooks get the event name as signal) and exits the process with that
+        code. An event without a handler keeps asyncio's default (logging it).
+        """
+        unknown = set(handlers) - set(PROCESS_ERROR_EVENTS)
+        if unknown:
+            msg = f"unknown process error events {sorted(unknown)}; use {PROCESS_ERROR_EVENTS}"
+            raise ValueError(msg)
+        loop = asyncio.get_running_loop()
+
+        def on_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+            error = context.get("exception")
+            unretrieved = "future" in context and "never retrieved" in context.get("message", "")
+            event = "unhandled_rejection" if unretrieved else "uncaught_exception"
+            handler = handlers.get(event)
+            if handler is None or error is None:
+                loop.default_exception_handler(context)
+                return
+            result = handler(error, ProcessErrorControls(self, event))
+            if inspect.isawaitable(result):
+                task = asyncio.ensure_future(result)
+                self._signal_tasks.add(task)
+                task.add_done_callback(self._signal_tasks.discard)
+
+        loop.set_exception_handler(on_error)
+        return self
+
     def _on_signal(self, name: str) -> None:
         task = asyncio.create_task(self.close(name))
         self._signal_tasks.add(task)
@@ -275,6 +308,25 @@ class NestApplicationContext:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+PROCESS_ERROR_EVENTS = ("uncaught_exception", "unhandled_rejection")
+
+
+class ProcessErrorControls:
+    """What a process error handler can do: ``await controls.shutdown(exit_code=1)``."""
+
+    def __init__(self, app: NestApplicationContext, event: str) -> None:
+        self._app = app
+        self.event = event
+
+    async def shutdown(self, exit_code: int = 1) -> None:
+        """Close the application (``event`` is the hooks' signal), then exit with the code."""
+        await self._app.close(self.event)
+        raise SystemExit(exit_code)
+
+
+ProcessErrorHandler = Callable[[BaseException, ProcessErrorControls], Awaitable[Any] | Any]
 
 
 def _module_ref(node: ModuleNode) -> ModuleRef:
