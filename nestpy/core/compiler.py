@@ -71,18 +71,25 @@ def build_containers(nodes: Iterable[ModuleNode]) -> None:
     for node in nodes:
         container = containers.DynamicContainer()
         used: set[str] = set()
-        for record in node.records():
-            if record.provider is None:
-                continue
-            name = _attribute_name(record.token, used)
-            container.set_provider(name, record.provider)
+        container.set_providers(
+            **{
+                _attribute_name(record.token, used): record.provider
+                for record in node.records()
+                if record.provider is not None
+            }
+        )
         node.container = container
 
 
+_RESERVED = frozenset(dir(containers.DynamicContainer))
+
+
 def _attribute_name(token: Any, used: set[str]) -> str:
-    base = "".join(c if c.isalnum() or c == "_" else "_" for c in token_name(token)) or "provider"
-    name = base
-    while name in used or hasattr(containers.DynamicContainer, name):
+    name = token.__name__ if isinstance(token, type) else token if isinstance(token, str) else ""
+    if not name.isidentifier():
+        text = token_name(token)
+        name = "".join(c if c.isalnum() or c == "_" else "_" for c in text) or "provider"
+    while name in used or name in _RESERVED:
         name += "_"
     used.add(name)
     return name
@@ -108,9 +115,7 @@ def _build(record: ProviderRecord, spec: Provider, *, wired: bool) -> AnyProvide
             return _resource(record, provides, args, kwargs, wired=wired)
         if inspect.iscoroutinefunction(provides):
             return _async_factory(record, provides, args, wired=wired)
-    provider = _provider_class(record)(provides)
-    provider.add_args(*args)
-    provider.add_kwargs(**kwargs)
+    provider = _provider_class(record)(provides, *args, **kwargs)
     if attributes:
         provider.add_attributes(**attributes)
     return provider
@@ -187,8 +192,10 @@ def _for_consumer(consumer: ProviderRecord, target: ProviderRecord) -> AnyProvid
 
 
 def _arguments(record: ProviderRecord) -> tuple[list[AnyProvider], dict[str, AnyProvider]]:
+    # Positional where possible: dependency-injector builds and calls those faster.
     args: list[AnyProvider] = []
     kwargs: dict[str, AnyProvider] = {}
+    positional = True
     for position, (dep, target) in enumerate(zip(record.deps, record.links, strict=True)):
         value: AnyProvider
         if position in record.shell_edges and target is not None:
@@ -196,13 +203,15 @@ def _arguments(record: ProviderRecord) -> tuple[list[AnyProvider], dict[str, Any
         elif target is not None and target.provider is not None:
             value = _for_consumer(record, target)
         elif dep.keyword is not None and dep.default is not UNSET:
+            positional = False
             continue  # missing optional argument: Python's default applies
         else:
             value = providers.Object(None if dep.default is UNSET else dep.default)
         if dep.attribute is not None:
             kwargs[_ATTRIBUTE + dep.attribute] = value
-        elif dep.keyword is None:
+        elif dep.keyword is None or (positional and dep.positional and dep.token is not INQUIRER):
             args.append(value)
         else:
+            positional = False  # INQUIRER stays a keyword: a consumer's edge passes it by name
             kwargs[dep.keyword] = value
     return args, kwargs

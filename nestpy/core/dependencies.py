@@ -68,6 +68,8 @@ class Dependency:
     optional: bool = False
     default: Any = UNSET
     forward: bool = False
+    positional: bool = False
+    """May be passed positionally (a positional-only or positional-or-keyword parameter)."""
     attribute: str | None = None
     """Set for property injection: the attribute assigned after construction."""
 
@@ -111,6 +113,14 @@ class DependencyReader:
         self, cls: type[Any], param: _Param, index: int, globalns: dict[str, Any]
     ) -> tuple[Any, tuple[Any, ...]]:
         annotation = param.annotation
+        if (
+            isinstance(annotation, str)
+            and len(annotation) > 2
+            and annotation[0] == annotation[-1]
+            and annotation[0] in "'\""
+            and annotation[1:-1].isidentifier()
+        ):
+            annotation = annotation[1:-1]  # "'Repo'": a quoted name under postponed annotations
         for _ in range(2):  # "'Repo'" under postponed annotations is a string of a string
             if isinstance(annotation, str):
                 annotation = self._eval(cls, param, index, annotation, globalns)
@@ -220,6 +230,7 @@ def _param_dependency(
         optional=optional,
         default=param.default if has_default else UNSET,
         forward=forward,
+        positional=param.kind is not _KEYWORD_ONLY,
     )
 
 

@@ -27,10 +27,19 @@ async def call_hook(
     """
     seen: set[int] = set()
     for node in modules:
-        groups = node.hook_groups
-        if groups is None:
-            groups = node.hook_groups = _hook_groups(node)
-        for group in reversed(groups) if dependents_first else groups:
+        records = _with_hook(node, hook)
+        if len(records) > 1:  # order by injection level only when there is an order to keep
+            levels = node.hook_groups
+            if levels is None:
+                levels = node.hook_groups = _hook_groups(node)
+            rank = {id(record): level for level, group in enumerate(levels) for record in group}
+            groups: dict[int, list[ProviderRecord]] = {}
+            for record in records:
+                groups.setdefault(rank.get(id(record), 0), []).append(record)
+            ordered = [groups[level] for level in sorted(groups, reverse=dependents_first)]
+        else:
+            ordered = [records]
+        for group in ordered:
             pending: list[Awaitable[Any]] = []
             for record in group:
                 _call(record.instance, hook, args, seen, pending)
@@ -40,6 +49,15 @@ async def call_hook(
         _call(node.instance_record.instance, hook, args, seen, last)
         for awaitable in last:
             await awaitable
+
+
+def _with_hook(node: ModuleNode, hook: str) -> list[ProviderRecord]:
+    records = [*node.controllers.values(), *node.providers.values(), *node.injectables.values()]
+    return [
+        record
+        for record in records
+        if record.is_static and callable(getattr(record.instance, hook, None))
+    ]
 
 
 def _hook_groups(node: ModuleNode) -> list[list[ProviderRecord]]:
