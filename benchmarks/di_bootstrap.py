@@ -136,11 +136,14 @@ async def main() -> None:
     assert app is not None
     token = root.exported  # type: ignore[attr-defined]
     app.get(token)
-    calls = 1_000_000
-    started = time.perf_counter()
-    for _ in range(calls):
-        app.get(token)
-    per_get = (time.perf_counter() - started) / calls
+    calls = 200_000
+    rounds = []
+    for _ in range(5):  # best of five rounds: the least disturbed by other processes
+        started = time.perf_counter()
+        for _ in range(calls):
+            app.get(token)
+        rounds.append((time.perf_counter() - started) / calls)
+    per_get = min(rounds)
     print(f"graph: {MODULES} modules, {MODULES * PROVIDERS_PER_MODULE} providers, depth {DEPTH}")
     best, median = min(times) * 1000, statistics.median(times) * 1000
     hand_best, hand_median = min(baseline) * 1000, statistics.median(baseline) * 1000

@@ -78,6 +78,14 @@ class NestApplicationContext:
         ``each=True`` returns the instances of every provider registered under ``token`` (one
         per module), in scan order.
         """
+        if strict or each:
+            return self._get(token, strict=strict, each=each)
+        try:  # the hot path: one dict lookup and a cached dependency-injector Singleton call
+            return self._getters[token]()
+        except (KeyError, TypeError):
+            return self._get(token, strict=False, each=False)  # the slow path says what failed
+
+    def _get(self, token: Token, *, strict: bool, each: bool) -> Any:
         if each:
             injector = self._injector
             return [injector.get(r) for r in injector.find_all(token, None, strict=strict)]

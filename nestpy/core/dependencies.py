@@ -8,6 +8,7 @@ found. A parameter with a default is optional: when nothing provides it, the def
 from __future__ import annotations
 
 import builtins
+import contextlib
 import inspect
 import sys
 import types
@@ -26,6 +27,9 @@ _SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWOR
 _POSITIONAL_ONLY = inspect.Parameter.POSITIONAL_ONLY
 _POSITIONAL_OR_KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
 _KEYWORD_ONLY = inspect.Parameter.KEYWORD_ONLY
+
+
+_DEPS_ATTR = "__nestpy_dependencies__"
 
 
 class _Param(NamedTuple):
@@ -79,6 +83,7 @@ class DependencyReader:
 
     def __init__(self, fallback_names: Mapping[str, Any]) -> None:
         self._fallback = dict(fallback_names)
+        self._used_fallback = False
 
     def of(self, spec: Provider) -> list[Dependency]:
         """Dependencies of a provider spec (value providers have none; aliases have one)."""
@@ -91,7 +96,22 @@ class DependencyReader:
         return []
 
     def of_class(self, cls: type[Any]) -> list[Dependency]:
-        """Dependencies of ``cls.__init__``, from its type hints."""
+        """Dependencies of ``cls.__init__``, from its type hints.
+
+        Read once per class and kept on the class (as TypeScript emits a class's parameter
+        types once), unless a hint needed a name only this application knows.
+        """
+        cached = cls.__dict__.get(_DEPS_ATTR)
+        if cached is not None and cached[0] is cls.__init__:
+            return list(cached[1])
+        self._used_fallback = False
+        deps = self._read_class(cls)
+        if not self._used_fallback:
+            with contextlib.suppress(AttributeError, TypeError):  # e.g. builtins
+                setattr(cls, _DEPS_ATTR, (cls.__init__, tuple(deps)))
+        return deps
+
+    def _read_class(self, cls: type[Any]) -> list[Dependency]:
         init = cls.__init__
         if init is object.__init__:
             return _property_dependencies(cls, 0)
@@ -152,6 +172,7 @@ class DependencyReader:
             raise InvalidTypeHintError(
                 target=cls, parameter=param.name, index=index, reason=reason
             ) from None
+        self._used_fallback = True
         local = {k: v for k, v in self._fallback.items() if k not in globalns}
         try:
             return eval(source, globalns, local)
