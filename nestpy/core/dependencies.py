@@ -81,9 +81,18 @@ class Dependency:
 class DependencyReader:
     """Reads dependencies; ``fallback_names`` resolves names of classes the app knows about."""
 
-    def __init__(self, fallback_names: Mapping[str, Any]) -> None:
-        self._fallback = dict(fallback_names)
+    def __init__(self, fallback_names: Mapping[str, Any] | Callable[[], Mapping[str, Any]]) -> None:
+        self._names = fallback_names
+        self._fallback_cache: dict[str, Any] | None = None
         self._used_fallback = False
+
+    @property
+    def _fallback(self) -> dict[str, Any]:
+        # Computed only when a hint needs it: most applications never do.
+        if self._fallback_cache is None:
+            names = self._names
+            self._fallback_cache = dict(names() if callable(names) else names)
+        return self._fallback_cache
 
     def of(self, spec: Provider) -> list[Dependency]:
         """Dependencies of a provider spec (value providers have none; aliases have one)."""

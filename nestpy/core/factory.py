@@ -14,7 +14,7 @@ from nestpy.common.dynamic_module import DynamicModule
 from nestpy.common.providers import Provider
 from nestpy.common.tokens import INQUIRER, REQUEST, Token
 from nestpy.core.application_context import NestApplicationContext
-from nestpy.core.compiler import build_containers, compile_records
+from nestpy.core.compiler import compile_records
 from nestpy.core.container import ModulesContainer
 from nestpy.core.dependencies import DependencyReader
 from nestpy.core.dependency_graph import analyse, link
@@ -102,14 +102,13 @@ def wire(
     register_injectables(nodes, overrides)
     refs = _add_module_refs(nodes)
     Encapsulation(modules, core).apply()
-    reader = DependencyReader(_known_names(modules))
+    reader = DependencyReader(lambda: _known_names(modules))
     records = [record for node in nodes for record in node.records()]
     for record in records:
         if record.node is not None and record.role != "core":
             link(record, record.node, reader)
     order = analyse(records)
-    compile_records(order)
-    build_containers(nodes)
+    compile_records(order)  # the per-module containers are built when ModuleRef.container asks
     return refs, reader, order
 
 

@@ -58,10 +58,15 @@ class ModuleRef:
 
     @property
     def container(self) -> containers.DynamicContainer:
-        """The module's dependency-injector container."""
-        if self._node.container is None:
+        """The module's dependency-injector container (built on first access)."""
+        if self._injector is None:
             msg = "ModuleRef is used before the application finished bootstrapping"
             raise RuntimeError(msg)
+        if self._node.container is None:
+            from nestpy.core.compiler import build_containers
+
+            build_containers([self._node])
+        assert self._node.container is not None
         return self._node.container
 
     @overload
