@@ -88,6 +88,21 @@ class Provider:
         self.scope = scope
         self.durable = durable
 
+    @classmethod
+    def of_class(cls, klass: type[Any]) -> Provider:
+        """``Provider(klass, use_class=klass)``, the class shorthand, without re-validation."""
+        provider = object.__new__(cls)
+        provider.token = klass
+        provider.kind = "class"
+        provider.use_class = klass
+        provider.use_factory = None
+        provider.inject = ()
+        provider.use_value = UNSET
+        provider.use_existing = UNSET
+        provider.scope = None
+        provider.durable = None
+        return provider
+
     def declared_durable(self) -> bool | None:
         """``durable`` given here, else the ``@Injectable`` one of the class, else None."""
         if self.durable is not None:
@@ -129,8 +144,8 @@ def as_provider(item: Any) -> Provider | None:
             copy.token = AppEnhancerKey(item.token)  # type: ignore[arg-type]
             return copy
         return item
-    if inspect.isclass(item):
-        return Provider(item, use_class=item)
+    if isinstance(item, type):
+        return Provider.of_class(item)
     return None
 
 

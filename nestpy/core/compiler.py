@@ -125,6 +125,8 @@ _ATTRIBUTE = "\0attr:"  # kwargs prefix that marks a property-injection value
 
 
 def _pop_attributes(record: ProviderRecord, kwargs: dict[str, AnyProvider]) -> dict[str, Any]:
+    if not kwargs:
+        return {}
     names = [key for key in kwargs if key.startswith(_ATTRIBUTE)]
     return {key.removeprefix(_ATTRIBUTE): kwargs.pop(key) for key in names}
 

@@ -112,7 +112,11 @@ def _raise_cycle(target: ProviderRecord, *, stack: list[ProviderRecord]) -> None
 
 def _settle_scope(record: ProviderRecord) -> None:
     active = record.active
-    links = [t for i, t in enumerate(record.links) if t is not None and i not in record.shell_edges]
+    if record.shell_edges:
+        edges = record.shell_edges
+        links = [t for i, t in enumerate(record.links) if t is not None and i not in edges]
+    else:
+        links = [t for t in record.links if t is not None]
     if active.kind == "existing":
         target = record.links[0] if record.links else None
         record.transient = target is not None and target.transient

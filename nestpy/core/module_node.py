@@ -114,9 +114,7 @@ class ModuleNode:
         self.distance = 0
         self.hook_groups: list[list[ProviderRecord]] | None = None
         """Static records by injection level, computed when the first hook runs."""
-        self.instance_record = ProviderRecord(
-            Provider(metatype, use_class=metatype), self, "module"
-        )
+        self.instance_record = ProviderRecord(Provider.of_class(metatype), self, "module")
         self.container: containers.DynamicContainer | None = None
 
     @property
