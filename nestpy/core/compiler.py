@@ -27,6 +27,7 @@ from dependency_injector import containers, providers
 
 from nestpy.common.providers import UNSET, Provider
 from nestpy.common.tokens import INQUIRER, token_name
+from nestpy.core.dependencies import Dependency
 from nestpy.core.errors.exceptions import AsyncTransientError
 from nestpy.core.module_node import ModuleNode, ProviderRecord
 from nestpy.core.request_context import in_durable_context
@@ -64,6 +65,26 @@ def compile_records(order: Iterable[ProviderRecord]) -> None:
         if record.durable and not record.transient:
             provider = providers.Callable(in_durable_context, providers.Object(provider))
         record.provider = provider
+
+
+def wire_overridden_base(
+    record: ProviderRecord, deps: list[Dependency], links: list[ProviderRecord | None]
+) -> None:
+    """Give an overridden provider its own dependencies, so ``reset_override()`` restores a
+    working provider (compiled first without them: in a test they may not exist)."""
+    base = record.provider
+    if not isinstance(
+        base, providers.Factory | providers.Singleton | providers.ContextLocalSingleton
+    ):
+        return  # values, aliases, async factories and durable wrappers keep their override only
+    shadow = ProviderRecord(record.spec, record.node, record.role)
+    shadow.deps, shadow.links = deps, links
+    args, kwargs = _arguments(shadow)
+    attributes = _pop_attributes(shadow, kwargs)
+    base.add_args(*args)
+    base.add_kwargs(**kwargs)
+    if attributes:
+        base.add_attributes(**attributes)
 
 
 def build_containers(nodes: Iterable[ModuleNode]) -> None:

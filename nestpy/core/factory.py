@@ -14,7 +14,7 @@ from nestpy.common.dynamic_module import DynamicModule
 from nestpy.common.providers import Provider
 from nestpy.common.tokens import INQUIRER, REQUEST, Token
 from nestpy.core.application_context import NestApplicationContext
-from nestpy.core.compiler import compile_records
+from nestpy.core.compiler import compile_records, wire_overridden_base
 from nestpy.core.container import ModulesContainer
 from nestpy.core.dependencies import DependencyReader
 from nestpy.core.dependency_graph import analyse, link
@@ -28,6 +28,7 @@ from nestpy.core.module_ref import ModuleRef
 from nestpy.core.reflector import Reflector
 from nestpy.core.request_context import inquirer_record, request_record
 from nestpy.core.scanner import Scanner
+from nestpy.errors import NestpyError
 
 logger = logging.getLogger("nestpy.core")
 
@@ -109,7 +110,27 @@ def wire(
             link(record, record.node, reader)
     order = analyse(records)
     compile_records(order)  # the per-module containers are built when ModuleRef.container asks
+    for record in order:
+        if record.override is not None:
+            _wire_base(record, reader)
     return refs, reader, order
+
+
+def _wire_base(record: ProviderRecord, reader: DependencyReader) -> None:
+    """Wire an overridden provider to its own dependencies when its module has them all."""
+    node = record.node
+    if node is None or record.spec.kind not in ("class", "factory"):
+        return
+    try:
+        deps = reader.of(record.spec)
+    except NestpyError:  # unreadable hints: the override stands alone
+        return
+    links = [node.lookup(dep.token) for dep in deps]
+    for dep, target in zip(deps, links, strict=True):
+        missing = target is None and not dep.optional
+        if missing or target is record or (target is not None and target.provider is None):
+            return
+    wire_overridden_base(record, deps, links)
 
 
 def _add_module_refs(nodes: list[ModuleNode]) -> list[ModuleRef]:
