@@ -200,18 +200,19 @@ class NestApplicationContext:
     def global_enhancer_sources(
         self, attr: str, controller: type[Any] | None = None
     ) -> list[EnhancerSource]:
-        """The global enhancers of one kind: ``APP_*`` providers, then ``use_global_*`` ones.
+        """The global enhancers of one kind: ``use_global_*`` ones, then ``APP_*`` providers.
 
         Call it once per controller: a transient ``APP_*`` enhancer is built per call.
         """
         kind = next(k for k, a in APP_ENHANCERS.items() if a == attr)
         injector = self._injector
         scoped = controller is not None and self.is_request_scoped(controller)
-        sources = [
+        # As in Nest: those given to use_global_* first, then the APP_* providers.
+        sources = [enhancer_source(injector, ref, None) for ref in self.global_enhancers[attr]]
+        sources += [
             source_of_record(injector, record, per_message=scoped)
             for record in global_enhancer_records(injector.modules, kind)
         ]
-        sources += [enhancer_source(injector, ref, None) for ref in self.global_enhancers[attr]]
         return [s for s in sources if s.instance is not None or s.request_scoped]
 
     def add_dispose_callback(self, callback: Callable[[], Awaitable[Any]]) -> None:

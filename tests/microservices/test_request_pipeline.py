@@ -289,3 +289,20 @@ async def test_override_guard_interceptor_filter_and_pipe() -> None:
 
     async with serve(FailingModule, builder=swallow) as s:
         assert await s.send("fail") == "swallowed"
+
+
+async def test_use_global_enhancers_come_before_app_providers() -> None:
+    log.clear()
+
+    @Controller()
+    class Echo:
+        @MessagePattern("echo")
+        def echo(self, text: str) -> str:
+            return text
+
+    @Module(controllers=[Echo], providers=[Provider(APP_PIPE, use_value=Tag("app"))])
+    class EchoModule: ...
+
+    async with serve(EchoModule, configure=lambda app: app.use_global_pipes(Tag("use"))) as s:
+        assert await s.send("echo", "hi") == "hi"
+    assert log == ["pipe:use", "pipe:app"]
