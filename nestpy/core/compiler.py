@@ -8,7 +8,7 @@
 | durable (request-scoped)       | that, called in the durable sub-tree's context              |
 | ``use_value``                  | ``Object``                                                  |
 | ``use_existing``               | the target's provider object, under a second token          |
-| ``async def`` factory (static) | ``Object`` filled at bootstrap from a ``Factory`` awaited once |
+| ``async def`` factory (static) | ``Object`` set at bootstrap from a ``Coroutine`` awaited once |
 | generator / context manager    | ``Resource``, shut down at close (request scope: per message) |
 
 Dependencies are passed as provider references, so an override of a provider is seen by
@@ -174,7 +174,7 @@ def _async_factory(
         return providers.ContextLocalSingleton(factory, *args)
     placeholder: providers.Object[Any] = providers.Object(None)
     if wired:
-        record.slot = (placeholder, providers.Factory(factory, *args))
+        record.slot = (placeholder, providers.Coroutine(factory, *args))
     return placeholder
 
 
