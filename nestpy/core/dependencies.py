@@ -204,10 +204,7 @@ def _property_dependencies(cls: type[Any], first_index: int) -> list[Dependency]
     """Class attributes annotated ``Annotated[T, Inject(...)]``: set after construction."""
     if not any(vars(klass).get("__annotations__") for klass in cls.__mro__[:-1]):
         return []
-    try:
-        hints = typing.get_type_hints(cls, include_extras=True)
-    except Exception:  # unresolvable class annotations cannot be injection points
-        return []
+    hints = _class_hints(cls)
     deps: list[Dependency] = []
     for name, hint in hints.items():
         if typing.get_origin(hint) is not Annotated:
@@ -229,6 +226,29 @@ def _property_dependencies(cls: type[Any], first_index: int) -> list[Dependency]
             )
         )
     return deps
+
+
+def _class_hints(cls: type[Any]) -> dict[str, Any]:
+    """Class attribute annotations, base classes first, string ones evaluated in their module.
+
+    Not ``typing.get_type_hints``: it evaluates with the class namespace as globals, so a
+    ``forward_ref(lambda: Other)`` in a hint would not see the module's names.
+    """
+    hints: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__[:-1]):
+        annotations = vars(klass).get("__annotations__") or {}
+        module = sys.modules.get(klass.__module__)
+        globalns = vars(module) if module is not None else {}
+        for name, hint in annotations.items():
+            if isinstance(hint, str):
+                if "Inject" not in hint:
+                    continue  # only Annotated[..., Inject(...)] attributes are injected
+                try:
+                    hint = eval(hint, globalns, dict(vars(klass)))
+                except Exception:  # unresolvable: not an injection point
+                    continue
+            hints[name] = hint
+    return hints
 
 
 def _token_of(metadata: tuple[Any, ...]) -> Any:
