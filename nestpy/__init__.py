@@ -6,6 +6,18 @@ from importlib.metadata import version as _version
 from nestpy.common.configurable_module import ConfigurableModuleBuilder
 from nestpy.common.decorators import Controller, Global, Inject, Injectable, Module
 from nestpy.common.dynamic_module import DynamicModule
+from nestpy.common.enhancers import (
+    APP_FILTER,
+    APP_GUARD,
+    APP_INTERCEPTOR,
+    APP_PIPE,
+    Catch,
+    SetMetadata,
+    UseFilters,
+    UseGuards,
+    UseInterceptors,
+    UsePipes,
+)
 from nestpy.common.lifecycle import (
     BeforeApplicationShutdown,
     OnApplicationBootstrap,
@@ -16,8 +28,15 @@ from nestpy.common.lifecycle import (
 from nestpy.common.providers import Provider
 from nestpy.common.scopes import Scope
 from nestpy.common.shutdown_signal import ShutdownSignal
-from nestpy.common.tokens import REQUEST, InjectionToken, forward_ref, token_name
+from nestpy.common.tokens import INQUIRER, REQUEST, InjectionToken, forward_ref, token_name
 from nestpy.core.application_context import NestApplicationContext
+from nestpy.core.context_id import (
+    AttachedContext,
+    ContextId,
+    ContextIdFactory,
+    ContextIdStrategy,
+    HostComponentInfo,
+)
 from nestpy.core.errors.exceptions import (
     CircularDependencyError,
     InvalidClassScopeError,
@@ -27,7 +46,9 @@ from nestpy.core.errors.exceptions import (
     UnknownExportError,
 )
 from nestpy.core.factory import NestFactory
+from nestpy.core.lazy_loader import LazyModuleLoader
 from nestpy.core.module_ref import ModuleRef
+from nestpy.core.reflector import Reflector
 from nestpy.errors import NestpyError
 
 # The distribution that installs ``nestpy`` (the name ``nestpy`` on PyPI is another project).
@@ -39,17 +60,29 @@ except _PackageNotFoundError:  # imported from a source tree that was never inst
     __version__ = "0+unknown"
 
 __all__ = [
+    "APP_FILTER",
+    "APP_GUARD",
+    "APP_INTERCEPTOR",
+    "APP_PIPE",
+    "AttachedContext",
     "BeforeApplicationShutdown",
+    "Catch",
     "CircularDependencyError",
     "ConfigurableModuleBuilder",
+    "ContextId",
+    "ContextIdFactory",
+    "ContextIdStrategy",
     "Controller",
     "DynamicModule",
     "Global",
+    "HostComponentInfo",
+    "INQUIRER",
     "Inject",
     "Injectable",
     "InjectionToken",
     "InvalidClassScopeError",
     "InvalidModuleError",
+    "LazyModuleLoader",
     "Module",
     "ModuleRef",
     "NestApplicationContext",
@@ -61,11 +94,17 @@ __all__ = [
     "OnModuleInit",
     "Provider",
     "REQUEST",
+    "Reflector",
     "Scope",
+    "SetMetadata",
     "ShutdownSignal",
     "UnknownDependenciesError",
     "UnknownElementError",
     "UnknownExportError",
+    "UseFilters",
+    "UseGuards",
+    "UseInterceptors",
+    "UsePipes",
     "forward_ref",
     "token_name",
 ]

@@ -40,12 +40,15 @@ def Module(
     return decorate
 
 
-def Injectable(*, scope: Scope = Scope.DEFAULT) -> Callable[[C], C]:
+def Injectable(*, scope: Scope = Scope.DEFAULT, durable: bool | None = None) -> Callable[[C], C]:
     """Mark a class as a provider; ``scope`` is its default scope (``Scope.DEFAULT``).
+
+    ``durable=True`` (with ``Scope.REQUEST``) shares instances between the messages a
+    ``ContextIdStrategy`` maps to one sub-tree (e.g. one per tenant).
 
     Constructor parameters are injected by type hint or by ``Annotated[T, Inject(token)]``.
     """
-    metadata = InjectableMetadata(scope=scope)
+    metadata = InjectableMetadata(scope=scope, durable=durable)
 
     def decorate(cls: C) -> C:
         setattr(cls, INJECTABLE_METADATA, metadata)
@@ -54,9 +57,11 @@ def Injectable(*, scope: Scope = Scope.DEFAULT) -> Callable[[C], C]:
     return decorate
 
 
-def Controller(prefix: str | None = None, *, scope: Scope = Scope.DEFAULT) -> Callable[[C], C]:
+def Controller(
+    prefix: str | None = None, *, scope: Scope = Scope.DEFAULT, durable: bool | None = None
+) -> Callable[[C], C]:
     """Mark a class as a controller (listed in ``controllers=``); ``prefix`` is kept, not used."""
-    metadata = InjectableMetadata(scope=scope, is_controller=True, prefix=prefix)
+    metadata = InjectableMetadata(scope=scope, is_controller=True, prefix=prefix, durable=durable)
 
     def decorate(cls: C) -> C:
         setattr(cls, INJECTABLE_METADATA, metadata)

@@ -29,6 +29,7 @@ class InjectableMetadata:
     scope: Scope = Scope.DEFAULT
     is_controller: bool = False
     prefix: str | None = None
+    durable: bool | None = None
 
 
 def get_module_metadata(cls: Any) -> ModuleMetadata | None:

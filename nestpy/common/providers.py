@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Literal
 
+from nestpy.common.enhancers import APP_ENHANCERS, AppEnhancerKey
 from nestpy.common.metadata import get_injectable_metadata
 from nestpy.common.scopes import Scope
 from nestpy.common.tokens import Token
@@ -29,12 +30,14 @@ class Provider:
     >>> Provider(Base, use_class=Impl, scope=Scope.TRANSIENT)
     >>> Provider("CLOCK", use_factory=make_clock, inject=[Service])   # sync or async factory
     >>> Provider("ALIAS", use_existing=Service)                        # the same instance
+    >>> Provider(Tenant, use_class=Tenant, scope=Scope.REQUEST, durable=True)  # per sub-tree
 
     ``inject`` items are tokens, ``forward_ref(...)`` or ``Inject(token, optional=True)``; their
     values are passed to the factory positionally.
     """
 
     __slots__ = (
+        "durable",
         "inject",
         "kind",
         "scope",
@@ -55,6 +58,7 @@ class Provider:
         inject: Sequence[Any] = (),
         use_existing: Any = UNSET,
         scope: Scope | None = None,
+        durable: bool | None = None,
     ) -> None:
         given = [
             name
@@ -82,6 +86,29 @@ class Provider:
         self.use_value: Any = use_value
         self.use_existing: Any = use_existing
         self.scope = scope
+        self.durable = durable
+
+    @classmethod
+    def of_class(cls, klass: type[Any]) -> Provider:
+        """``Provider(klass, use_class=klass)``, the class shorthand, without re-validation."""
+        provider = object.__new__(cls)
+        provider.token = klass
+        provider.kind = "class"
+        provider.use_class = klass
+        provider.use_factory = None
+        provider.inject = ()
+        provider.use_value = UNSET
+        provider.use_existing = UNSET
+        provider.scope = None
+        provider.durable = None
+        return provider
+
+    def declared_durable(self) -> bool | None:
+        """``durable`` given here, else the ``@Injectable`` one of the class, else None."""
+        if self.durable is not None:
+            return self.durable
+        meta = get_injectable_metadata(self.use_class) if self.use_class is not None else None
+        return meta.durable if meta is not None else None
 
     def declared_scope(self) -> Scope:
         """The scope given here, else the ``@Injectable`` scope of the class, else DEFAULT."""
@@ -104,9 +131,23 @@ class Provider:
 
 
 def as_provider(item: Any) -> Provider | None:
-    """Class shorthand ``Foo`` -> ``Provider(Foo, use_class=Foo)``; ``None`` when not a provider."""
+    """Class shorthand ``Foo`` -> ``Provider(Foo, use_class=Foo)``; ``None`` when not a provider.
+
+    An ``APP_GUARD``/``APP_INTERCEPTOR``/``APP_FILTER``/``APP_PIPE`` provider gets a token of
+    its own (an ``AppEnhancerKey``), so that any number of them coexist, as in Nest.
+    """
     if isinstance(item, Provider):
+        if _is_app_enhancer(item.token):
+            copy = object.__new__(Provider)
+            for name in Provider.__slots__:
+                setattr(copy, name, getattr(item, name))
+            copy.token = AppEnhancerKey(item.token)  # type: ignore[arg-type]
+            return copy
         return item
-    if inspect.isclass(item):
-        return Provider(item, use_class=item)
+    if isinstance(item, type):
+        return Provider.of_class(item)
     return None
+
+
+def _is_app_enhancer(token: Any) -> bool:
+    return token in APP_ENHANCERS  # tokens are hashable (checked by Provider)

@@ -67,3 +67,6 @@ def token_name(token: Any) -> str:
 
 REQUEST = InjectionToken("REQUEST")
 """Injects the request registered with ``register_request_by_context_id`` (request scope)."""
+
+INQUIRER = InjectionToken("INQUIRER")
+"""In a transient provider: the class of the provider (or controller) it is being built for."""

@@ -5,9 +5,11 @@
 | ``Scope.DEFAULT`` class/factory| ``Singleton``                                               |
 | ``Scope.TRANSIENT``            | ``Factory`` (each consumer's provider calls it once)        |
 | request-scoped (or bubbled)    | ``ContextLocalSingleton`` (one per ``contextvars.Context``) |
+| durable (request-scoped)       | that, called in the durable sub-tree's context              |
 | ``use_value``                  | ``Object``                                                  |
 | ``use_existing``               | the target's provider object, under a second token          |
-| ``async def`` factory (static) | ``Object`` filled at bootstrap from a ``Factory`` awaited once |
+| ``async def`` factory (static) | ``Object`` set at bootstrap from a ``Coroutine`` awaited once |
+| generator / context manager    | ``Resource``, shut down at close (request scope: per message) |
 
 Dependencies are passed as provider references, so an override of a provider is seen by
 every consumer. A testing override is compiled like any provider and installed with
@@ -24,10 +26,17 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from nestpy.common.providers import UNSET, Provider
-from nestpy.common.tokens import token_name
-from nestpy.core.container import ModulesContainer
+from nestpy.common.tokens import INQUIRER, token_name
+from nestpy.core.dependencies import Dependency
 from nestpy.core.errors.exceptions import AsyncTransientError
-from nestpy.core.module_node import ProviderRecord
+from nestpy.core.module_node import ModuleNode, ProviderRecord
+from nestpy.core.request_context import in_durable_context
+from nestpy.core.resources import (
+    TransientResourceError,
+    enter_in_context,
+    is_async_resource,
+    is_resource_factory,
+)
 
 AnyProvider = providers.Provider[Any]
 
@@ -49,30 +58,59 @@ def compile_records(order: Iterable[ProviderRecord]) -> None:
         if record.provider is not None:  # core records come compiled
             continue
         if record.override is None:
-            record.provider = _build(record, record.spec, wired=True)
+            provider = _build(record, record.spec, wired=True)
         else:
-            base = _build(record, record.spec, wired=False)
-            base.override(_build(record, record.override, wired=True))
-            record.provider = base
+            provider = _build(record, record.spec, wired=False)
+            provider.override(_build(record, record.override, wired=True))
+        if record.durable and not record.transient:
+            provider = providers.Callable(in_durable_context, providers.Object(provider))
+        record.provider = provider
 
 
-def build_containers(modules: ModulesContainer) -> None:
+def wire_overridden_base(
+    record: ProviderRecord, deps: list[Dependency], links: list[ProviderRecord | None]
+) -> None:
+    """Give an overridden provider its own dependencies, so ``reset_override()`` restores a
+    working provider (compiled first without them: in a test they may not exist)."""
+    base = record.provider
+    if not isinstance(
+        base, providers.Factory | providers.Singleton | providers.ContextLocalSingleton
+    ):
+        return  # values, aliases, async factories and durable wrappers keep their override only
+    shadow = ProviderRecord(record.spec, record.node, record.role)
+    shadow.deps, shadow.links = deps, links
+    args, kwargs = _arguments(shadow)
+    attributes = _pop_attributes(shadow, kwargs)
+    base.add_args(*args)
+    base.add_kwargs(**kwargs)
+    if attributes:
+        base.add_attributes(**attributes)
+
+
+def build_containers(nodes: Iterable[ModuleNode]) -> None:
     """One ``DynamicContainer`` per module holding the providers it registers."""
-    for node in modules.nodes.values():
+    for node in nodes:
         container = containers.DynamicContainer()
         used: set[str] = set()
-        for record in node.records():
-            if record.provider is None:
-                continue
-            name = _attribute_name(record.token, used)
-            container.set_provider(name, record.provider)
+        container.set_providers(
+            **{
+                _attribute_name(record.token, used): record.provider
+                for record in node.records()
+                if record.provider is not None
+            }
+        )
         node.container = container
 
 
+_RESERVED = frozenset(dir(containers.DynamicContainer))
+
+
 def _attribute_name(token: Any, used: set[str]) -> str:
-    base = "".join(c if c.isalnum() or c == "_" else "_" for c in token_name(token)) or "provider"
-    name = base
-    while name in used or hasattr(containers.DynamicContainer, name):
+    name = token.__name__ if isinstance(token, type) else token if isinstance(token, str) else ""
+    if not name.isidentifier():
+        text = token_name(token)
+        name = "".join(c if c.isalnum() or c == "_" else "_" for c in text) or "provider"
+    while name in used or name in _RESERVED:
         name += "_"
     used.add(name)
     return name
@@ -87,18 +125,31 @@ def _build(record: ProviderRecord, spec: Provider, *, wired: bool) -> AnyProvide
             return providers.Object(None)
         return target.provider
     args, kwargs = _arguments(record) if wired else ([], {})
+    attributes = _pop_attributes(record, kwargs)
     if spec.kind == "class":
         provides: Any = spec.use_class
         if wired and record.shell is not None:
             provides = _ShellInit(record.shell)
     else:
         provides = spec.use_factory
+        if is_resource_factory(provides):
+            return _resource(record, provides, args, kwargs, wired=wired)
         if inspect.iscoroutinefunction(provides):
             return _async_factory(record, provides, args, wired=wired)
-    provider = _provider_class(record)(provides)
-    provider.add_args(*args)
-    provider.add_kwargs(**kwargs)
+    provider = _provider_class(record)(provides, *args, **kwargs)
+    if attributes:
+        provider.add_attributes(**attributes)
     return provider
+
+
+_ATTRIBUTE = "\0attr:"  # kwargs prefix that marks a property-injection value
+
+
+def _pop_attributes(record: ProviderRecord, kwargs: dict[str, AnyProvider]) -> dict[str, Any]:
+    if not kwargs:
+        return {}
+    names = [key for key in kwargs if key.startswith(_ATTRIBUTE)]
+    return {key.removeprefix(_ATTRIBUTE): kwargs.pop(key) for key in names}
 
 
 _Buildable = (
@@ -123,25 +174,67 @@ def _async_factory(
         return providers.ContextLocalSingleton(factory, *args)
     placeholder: providers.Object[Any] = providers.Object(None)
     if wired:
-        record.slot = (placeholder, providers.Factory(factory, *args))
+        record.slot = (placeholder, providers.Coroutine(factory, *args))
     return placeholder
 
 
+def _resource(
+    record: ProviderRecord,
+    factory: Any,
+    args: list[AnyProvider],
+    kwargs: dict[str, AnyProvider],
+    *,
+    wired: bool,
+) -> AnyProvider:
+    if record.transient:
+        raise TransientResourceError(record.token)
+    if record.request_scoped:
+        return providers.ContextLocalSingleton(enter_in_context, factory, *args, **kwargs)
+    resource: providers.Resource[Any] = providers.Resource(factory, *args, **kwargs)
+    if not wired:
+        return resource
+    record.resource = resource
+    if not is_async_resource(factory):
+        return resource
+    placeholder: providers.Object[Any] = providers.Object(None)
+    record.slot = (placeholder, resource)
+    return placeholder
+
+
+def _for_consumer(consumer: ProviderRecord, target: ProviderRecord) -> AnyProvider:
+    """``target``'s provider, passing ``consumer``'s class as ``INQUIRER`` when it asks."""
+    provider = target.provider
+    assert provider is not None
+    if not target.transient:
+        return provider
+    names = [d.keyword for d in target.deps if d.token is INQUIRER and d.keyword is not None]
+    if not names:
+        return provider
+    inquirer = consumer.active.use_class or consumer.token
+    return providers.Factory(provider, **dict.fromkeys(names, providers.Object(inquirer)))
+
+
 def _arguments(record: ProviderRecord) -> tuple[list[AnyProvider], dict[str, AnyProvider]]:
+    # Positional where possible: dependency-injector builds and calls those faster.
     args: list[AnyProvider] = []
     kwargs: dict[str, AnyProvider] = {}
+    positional = True
     for position, (dep, target) in enumerate(zip(record.deps, record.links, strict=True)):
         value: AnyProvider
         if position in record.shell_edges and target is not None:
             value = providers.Object(target.shell)
         elif target is not None and target.provider is not None:
-            value = target.provider
+            value = _for_consumer(record, target)
         elif dep.keyword is not None and dep.default is not UNSET:
+            positional = False
             continue  # missing optional argument: Python's default applies
         else:
             value = providers.Object(None if dep.default is UNSET else dep.default)
-        if dep.keyword is None:
+        if dep.attribute is not None:
+            kwargs[_ATTRIBUTE + dep.attribute] = value
+        elif dep.keyword is None or (positional and dep.positional and dep.token is not INQUIRER):
             args.append(value)
         else:
+            positional = False  # INQUIRER stays a keyword: a consumer's edge passes it by name
             kwargs[dep.keyword] = value
     return args, kwargs

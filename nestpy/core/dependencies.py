@@ -8,6 +8,7 @@ found. A parameter with a default is optional: when nothing provides it, the def
 from __future__ import annotations
 
 import builtins
+import contextlib
 import inspect
 import sys
 import types
@@ -26,6 +27,9 @@ _SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWOR
 _POSITIONAL_ONLY = inspect.Parameter.POSITIONAL_ONLY
 _POSITIONAL_OR_KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
 _KEYWORD_ONLY = inspect.Parameter.KEYWORD_ONLY
+
+
+_DEPS_ATTR = "__nestpy_dependencies__"
 
 
 class _Param(NamedTuple):
@@ -68,13 +72,27 @@ class Dependency:
     optional: bool = False
     default: Any = UNSET
     forward: bool = False
+    positional: bool = False
+    """May be passed positionally (a positional-only or positional-or-keyword parameter)."""
+    attribute: str | None = None
+    """Set for property injection: the attribute assigned after construction."""
 
 
 class DependencyReader:
     """Reads dependencies; ``fallback_names`` resolves names of classes the app knows about."""
 
-    def __init__(self, fallback_names: Mapping[str, Any]) -> None:
-        self._fallback = dict(fallback_names)
+    def __init__(self, fallback_names: Mapping[str, Any] | Callable[[], Mapping[str, Any]]) -> None:
+        self._names = fallback_names
+        self._fallback_cache: dict[str, Any] | None = None
+        self._used_fallback = False
+
+    @property
+    def _fallback(self) -> dict[str, Any]:
+        # Computed only when a hint needs it: most applications never do.
+        if self._fallback_cache is None:
+            names = self._names
+            self._fallback_cache = dict(names() if callable(names) else names)
+        return self._fallback_cache
 
     def of(self, spec: Provider) -> list[Dependency]:
         """Dependencies of a provider spec (value providers have none; aliases have one)."""
@@ -87,10 +105,25 @@ class DependencyReader:
         return []
 
     def of_class(self, cls: type[Any]) -> list[Dependency]:
-        """Dependencies of ``cls.__init__``, from its type hints."""
+        """Dependencies of ``cls.__init__``, from its type hints.
+
+        Read once per class and kept on the class (as TypeScript emits a class's parameter
+        types once), unless a hint needed a name only this application knows.
+        """
+        cached = cls.__dict__.get(_DEPS_ATTR)
+        if cached is not None and cached[0] is cls.__init__:
+            return list(cached[1])
+        self._used_fallback = False
+        deps = self._read_class(cls)
+        if not self._used_fallback:
+            with contextlib.suppress(AttributeError, TypeError):  # e.g. builtins
+                setattr(cls, _DEPS_ATTR, (cls.__init__, tuple(deps)))
+        return deps
+
+    def _read_class(self, cls: type[Any]) -> list[Dependency]:
         init = cls.__init__
         if init is object.__init__:
-            return []
+            return _property_dependencies(cls, 0)
         try:
             parameters = _parameters(init)[1:]
         except (TypeError, ValueError):  # builtins without a signature take nothing we inject
@@ -103,12 +136,20 @@ class DependencyReader:
                 continue
             hint, metadata = self._hint(cls, param, index, globalns)
             deps.append(_param_dependency(cls, param, index, hint, metadata))
-        return deps
+        return deps + _property_dependencies(cls, len(deps))
 
     def _hint(
         self, cls: type[Any], param: _Param, index: int, globalns: dict[str, Any]
     ) -> tuple[Any, tuple[Any, ...]]:
         annotation = param.annotation
+        if (
+            isinstance(annotation, str)
+            and len(annotation) > 2
+            and annotation[0] == annotation[-1]
+            and annotation[0] in "'\""
+            and annotation[1:-1].isidentifier()
+        ):
+            annotation = annotation[1:-1]  # "'Repo'": a quoted name under postponed annotations
         for _ in range(2):  # "'Repo'" under postponed annotations is a string of a string
             if isinstance(annotation, str):
                 annotation = self._eval(cls, param, index, annotation, globalns)
@@ -140,6 +181,7 @@ class DependencyReader:
             raise InvalidTypeHintError(
                 target=cls, parameter=param.name, index=index, reason=reason
             ) from None
+        self._used_fallback = True
         local = {k: v for k, v in self._fallback.items() if k not in globalns}
         try:
             return eval(source, globalns, local)
@@ -156,6 +198,57 @@ class DependencyReader:
         except Exception as error:
             reason = f"has the type hint {source!r}, which fails to evaluate: {error!r}"
         raise InvalidTypeHintError(target=cls, parameter=param.name, index=index, reason=reason)
+
+
+def _property_dependencies(cls: type[Any], first_index: int) -> list[Dependency]:
+    """Class attributes annotated ``Annotated[T, Inject(...)]``: set after construction."""
+    if not any(vars(klass).get("__annotations__") for klass in cls.__mro__[:-1]):
+        return []
+    hints = _class_hints(cls)
+    deps: list[Dependency] = []
+    for name, hint in hints.items():
+        if typing.get_origin(hint) is not Annotated:
+            continue
+        marker = next((m for m in hint.__metadata__ if isinstance(m, Inject)), None)
+        if marker is None:
+            continue
+        token: Any = hint.__origin__ if marker.token is UNSET else marker.token
+        forward = isinstance(token, ForwardReference)
+        token = _strip_none(token.forward_fn() if forward else token)
+        deps.append(
+            Dependency(
+                token=token,
+                index=first_index + len(deps),
+                keyword=None,
+                optional=marker.optional,
+                forward=forward,
+                attribute=name,
+            )
+        )
+    return deps
+
+
+def _class_hints(cls: type[Any]) -> dict[str, Any]:
+    """Class attribute annotations, base classes first, string ones evaluated in their module.
+
+    Not ``typing.get_type_hints``: it evaluates with the class namespace as globals, so a
+    ``forward_ref(lambda: Other)`` in a hint would not see the module's names.
+    """
+    hints: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__[:-1]):
+        annotations = vars(klass).get("__annotations__") or {}
+        module = sys.modules.get(klass.__module__)
+        globalns = vars(module) if module is not None else {}
+        for name, hint in annotations.items():
+            if isinstance(hint, str):
+                if "Inject" not in hint:
+                    continue  # only Annotated[..., Inject(...)] attributes are injected
+                try:
+                    hint = eval(hint, globalns, dict(vars(klass)))
+                except Exception:  # unresolvable: not an injection point
+                    continue
+            hints[name] = hint
+    return hints
 
 
 def _token_of(metadata: tuple[Any, ...]) -> Any:
@@ -187,6 +280,7 @@ def _param_dependency(
         optional=optional,
         default=param.default if has_default else UNSET,
         forward=forward,
+        positional=param.kind is not _KEYWORD_ONLY,
     )
 
 

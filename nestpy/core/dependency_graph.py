@@ -13,7 +13,11 @@ from typing import Any, cast
 
 from nestpy.common.scopes import Scope
 from nestpy.core.dependencies import Dependency, DependencyReader
-from nestpy.core.errors.exceptions import CircularDependencyError, UnknownDependenciesError
+from nestpy.core.errors.exceptions import (
+    CircularDependencyError,
+    UnknownDependenciesError,
+    UnknownPropertyError,
+)
 from nestpy.core.module_node import ModuleNode, ProviderRecord
 
 
@@ -29,7 +33,11 @@ def _find(
 ) -> ProviderRecord | None:
     dep = deps[position]
     found = node.lookup(dep.token)
+    if found is record:
+        found = None  # a provider cannot inject itself: Nest reports it as unknown
     if found is None and not dep.optional:
+        if dep.attribute is not None:
+            raise UnknownPropertyError(target=record.token, key=dep.attribute, module=node.name)
         raise UnknownDependenciesError(
             target=record.token,
             dependencies=[d.token for d in deps],
@@ -104,14 +112,25 @@ def _raise_cycle(target: ProviderRecord, *, stack: list[ProviderRecord]) -> None
 
 def _settle_scope(record: ProviderRecord) -> None:
     active = record.active
-    links = [t for i, t in enumerate(record.links) if t is not None and i not in record.shell_edges]
+    if record.shell_edges:
+        edges = record.shell_edges
+        links = [t for i, t in enumerate(record.links) if t is not None and i not in edges]
+    else:
+        links = [t for t in record.links if t is not None]
     if active.kind == "existing":
         target = record.links[0] if record.links else None
         record.transient = target is not None and target.transient
         record.request_scoped = target is not None and target.request_scoped
+        record.durable = target is not None and target.durable
         return
     if record.role == "core":
         return  # core records come with their scope set
     scope = active.declared_scope()
     record.transient = scope is Scope.TRANSIENT
     record.request_scoped = scope is Scope.REQUEST or any(t.request_scoped for t in links)
+    if record.request_scoped:
+        declared = active.declared_durable()
+        scoped = [t for t in links if t.request_scoped]
+        # Durability bubbles up, as in Nest: durable when every request-scoped dependency is.
+        inherited = bool(scoped) and all(t.durable for t in scoped)
+        record.durable = inherited if declared is None else declared

@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Mapping
 
 from nestpy.common.dynamic_module import DynamicModule
+from nestpy.common.providers import Provider
 from nestpy.common.tokens import Token, unwrap_forward
 from nestpy.core.container import ModulesContainer
 from nestpy.core.errors.exceptions import UnknownExportError
@@ -80,4 +81,6 @@ def _export_token(item: object) -> Token:
     item = unwrap_forward(item)
     if isinstance(item, DynamicModule):
         return item.module
+    if isinstance(item, Provider):  # Nest accepts the provider object itself in exports
+        return item.token
     return item

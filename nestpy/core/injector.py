@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import inspect
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from dependency_injector import providers
@@ -25,7 +25,7 @@ from nestpy.core.errors.exceptions import (
     UnknownElementError,
 )
 from nestpy.core.module_node import ModuleNode, ProviderRecord
-from nestpy.core.request_context import ContextStore
+from nestpy.core.request_context import ContextStore, transient_in_context
 
 
 def _scoped(token: Token) -> Callable[[], Any]:
@@ -39,7 +39,11 @@ class Injector:
     """The compiled application: records by token and the request contexts."""
 
     def __init__(
-        self, modules: ModulesContainer, order: list[ProviderRecord], reader: DependencyReader
+        self,
+        modules: ModulesContainer,
+        order: list[ProviderRecord],
+        reader: DependencyReader,
+        core: Mapping[Token, ProviderRecord] | None = None,
     ) -> None:
         if modules.root is None:
             msg = "the modules container has no root module"
@@ -48,17 +52,32 @@ class Injector:
         self.root: ModuleNode = modules.root
         self.order = order
         self.reader = reader
+        self.core: dict[Token, ProviderRecord] = dict(core or {})
+        """The records visible in every module (``REQUEST``, ``INQUIRER``, ``Reflector``...)."""
         self.contexts = ContextStore()
         self.records: dict[Token, ProviderRecord] = {}
         for node in reversed(modules.nodes.values()):  # the first registration wins...
             for record in node.records():
-                self.records[record.token] = record
+                if record.role != "injectable" or record.token not in self.records:
+                    self.records[record.token] = record
         self.records.update(self.root.imported)  # ...except what the root module sees
         self.records.update(self.root.providers)
         self.records.update(self.root.controllers)
         self.getters = {token: _getter(record) for token, record in self.records.items()}
         own = {record.token: record for record in self.root.records()}
         self.root_getters = {token: _getter(record) for token, record in own.items()}
+
+    def add_modules(
+        self, nodes: list[ModuleNode], order: list[ProviderRecord], reader: DependencyReader
+    ) -> None:
+        """Take in lazily loaded modules: their records become findable (first one wins)."""
+        self.order += [record for record in order if record not in self.order]
+        self.reader = reader
+        for node in nodes:
+            for record in node.records():
+                if record.token not in self.records:
+                    self.records[record.token] = record
+                    self.getters[record.token] = _getter(record)
 
     def find(self, token: Token, node: ModuleNode | None, *, strict: bool) -> ProviderRecord:
         """The record of ``token``: in ``node`` only when strict, else anywhere."""
@@ -73,6 +92,22 @@ class Injector:
             raise UnknownElementError(token=token)
         return record
 
+    def find_all(
+        self, token: Token, node: ModuleNode | None, *, strict: bool
+    ) -> list[ProviderRecord]:
+        """Every record of ``token`` (``each=True``): in ``node`` when strict, else in every
+        module, in scan order."""
+        nodes = [node or self.root] if strict else list(self.modules.nodes.values())
+        found = [
+            record
+            for candidate in nodes
+            for record in (candidate.providers.get(token), candidate.controllers.get(token))
+            if record is not None
+        ]
+        if not found:
+            raise UnknownElementError(token=token)
+        return found
+
     def get(self, record: ProviderRecord) -> Any:
         """The shared instance of a static record; scoped ones need ``resolve``."""
         if not record.is_static or record.provider is None:
@@ -84,10 +119,13 @@ class Injector:
         provider = record.provider
         if provider is None:
             raise UnknownElementError(token=record.token)
-        if not record.request_scoped:
+        if record.transient and context_id is not None:  # one per context id, as in Nest
+            value = self.contexts.get(context_id).run(transient_in_context, record)
+        elif not record.request_scoped:
             return provider()  # transient: a new instance; static: the shared one
-        context = contextvars.Context() if context_id is None else self.contexts.get(context_id)
-        value = context.run(provider)
+        else:
+            context = contextvars.Context() if context_id is None else self.contexts.get(context_id)
+            value = context.run(provider)
         if inspect.isawaitable(value):
             value = await value
         return value

@@ -24,6 +24,7 @@ async def load_instances(order: Iterable[ProviderRecord]) -> None:
                 value = await value
             placeholder.set_provides(value)
         instance = record.provider()
-        if inspect.isawaitable(instance):
+        # Only a factory can hand back an awaitable (the check costs more than the call).
+        if record.active.kind == "factory" and inspect.isawaitable(instance):
             instance = await instance
         record.instance = instance

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from nestpy.core.dependencies import Dependency
 
-Role = Literal["provider", "controller", "module", "core"]
+Role = Literal["provider", "controller", "module", "core", "injectable"]
 
 
 class ProviderRecord:
@@ -25,12 +25,14 @@ class ProviderRecord:
 
     __slots__ = (
         "deps",
+        "durable",
         "instance",
         "links",
         "node",
         "override",
         "provider",
         "request_scoped",
+        "resource",
         "role",
         "shell",
         "shell_edges",
@@ -51,10 +53,14 @@ class ProviderRecord:
         self.shell_edges: set[int] = set()
         self.shell: Any = None
         self.request_scoped = False
+        self.durable = False
+        """Request-scoped and shared by the messages of one durable sub-tree (one tenant)."""
         self.transient = False
         self.provider: providers.Provider[Any] | None = None
         self.slot: tuple[providers.Object[Any], providers.Provider[Any]] | None = None
         self.instance: Any = None
+        self.resource: providers.Resource[Any] | None = None
+        """The dependency-injector ``Resource`` of a static resource factory (closed at close)."""
 
     @property
     def active(self) -> Provider:
@@ -83,8 +89,10 @@ class ModuleNode:
         "controllers",
         "distance",
         "exports",
+        "hook_groups",
         "imported",
         "imports",
+        "injectables",
         "instance_record",
         "is_global",
         "key",
@@ -99,12 +107,14 @@ class ModuleNode:
         self.imports: list[ModuleNode] = []
         self.providers: dict[Token, ProviderRecord] = {}
         self.controllers: dict[Token, ProviderRecord] = {}
+        self.injectables: dict[Token, ProviderRecord] = {}
+        """Enhancer classes named by this module's controllers (guards, pipes...), by class."""
         self.exports: list[Any] = []
         self.imported: dict[Token, ProviderRecord] = {}
         self.distance = 0
-        self.instance_record = ProviderRecord(
-            Provider(metatype, use_class=metatype), self, "module"
-        )
+        self.hook_groups: list[list[ProviderRecord]] | None = None
+        """Static records by injection level, computed when the first hook runs."""
+        self.instance_record = ProviderRecord(Provider.of_class(metatype), self, "module")
         self.container: containers.DynamicContainer | None = None
 
     @property
@@ -117,8 +127,13 @@ class ModuleNode:
         return self.providers.get(token) or self.imported.get(token)
 
     def records(self) -> list[ProviderRecord]:
-        """Every record this module registers: controllers, providers, then the module itself."""
-        return [*self.controllers.values(), *self.providers.values(), self.instance_record]
+        """Every record this module registers: controllers, providers, enhancers, the module."""
+        return [
+            *self.controllers.values(),
+            *self.providers.values(),
+            *self.injectables.values(),
+            self.instance_record,
+        ]
 
     def __repr__(self) -> str:
         return f"<ModuleNode {self.name}>"

@@ -12,15 +12,19 @@ from nestpy.microservices.clients_module import (
 from nestpy.microservices.context import BaseRpcContext, RequestContext
 from nestpy.microservices.decorators import Ctx, EventPattern, MessagePattern, Payload
 from nestpy.microservices.enhancers import (
+    ArgumentsHost,
     CallHandler,
     CanActivate,
     Catch,
     ExceptionFilter,
     ExecutionContext,
     NestInterceptor,
+    RpcArgumentsHost,
+    SetMetadata,
     UseFilters,
     UseGuards,
     UseInterceptors,
+    UsePipes,
 )
 from nestpy.microservices.exceptions import (
     ConnectionLostError,
@@ -29,11 +33,26 @@ from nestpy.microservices.exceptions import (
     RpcException,
 )
 from nestpy.microservices.microservice import NestMicroservice, create_microservice
+from nestpy.microservices.param_decorators import create_param_decorator
+from nestpy.microservices.pipes import (
+    ArgumentMetadata,
+    DefaultValuePipe,
+    ParseArrayPipe,
+    ParseBoolPipe,
+    ParseEnumPipe,
+    ParseFloatPipe,
+    ParseIntPipe,
+    ParseUUIDPipe,
+    PipeTransform,
+    ValidationPipe,
+)
 from nestpy.microservices.server import Server
 from nestpy.microservices.transports import Transport
 
 __all__ = [
     "CONTEXT",
+    "ArgumentMetadata",
+    "ArgumentsHost",
     "AsyncClientOptions",
     "BaseRpcContext",
     "CallHandler",
@@ -45,6 +64,7 @@ __all__ = [
     "ClientsModule",
     "ConnectionLostError",
     "Ctx",
+    "DefaultValuePipe",
     "EventPattern",
     "ExceptionFilter",
     "ExecutionContext",
@@ -52,15 +72,27 @@ __all__ = [
     "MessagePattern",
     "NestInterceptor",
     "NestMicroservice",
+    "ParseArrayPipe",
+    "ParseBoolPipe",
+    "ParseEnumPipe",
+    "ParseFloatPipe",
+    "ParseIntPipe",
+    "ParseUUIDPipe",
     "Payload",
+    "PipeTransform",
     "RequestContext",
     "RequestTimeoutError",
     "ResponseStream",
+    "RpcArgumentsHost",
     "RpcException",
     "Server",
+    "SetMetadata",
     "Transport",
     "UseFilters",
     "UseGuards",
     "UseInterceptors",
+    "UsePipes",
+    "ValidationPipe",
     "create_microservice",
+    "create_param_decorator",
 ]

@@ -116,11 +116,28 @@ def EventPattern(
     )
 
 
-@dataclass(frozen=True, slots=True)
 class Payload:
-    """``Annotated[T, Payload()]`` injects the message data, ``Payload("key")`` one key of it."""
+    """``Annotated[T, Payload()]`` injects the message data, ``Payload("key")`` one key of it.
 
-    key: str | None = None
+    Pipes may follow (or replace) the key: ``Annotated[int, Payload("id", ParseIntPipe)]``.
+    """
+
+    __slots__ = ("key", "pipes")
+
+    def __init__(self, key: Any = None, *pipes: Any) -> None:
+        if key is not None and not isinstance(key, str):
+            key, pipes = None, (key, *pipes)
+        self.key: str | None = key
+        self.pipes: tuple[Any, ...] = pipes
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Payload) and (other.key, other.pipes) == (self.key, self.pipes)
+
+    def __hash__(self) -> int:
+        return hash((self.key, self.pipes))
+
+    def __repr__(self) -> str:
+        return f"Payload({', '.join(map(repr, [self.key, *self.pipes]))})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""How a handler's parameters are filled from a message: payload (validated) and context."""
+"""How a handler's parameters are filled from a message: payload (validated), context, custom."""
 
 from __future__ import annotations
 
@@ -14,27 +14,50 @@ from pydantic import TypeAdapter, ValidationError
 from nestpy.microservices.context import BaseRpcContext
 from nestpy.microservices.decorators import Ctx, Payload
 from nestpy.microservices.exceptions import RpcException
+from nestpy.microservices.param_decorators import ParamMarker
+from nestpy.microservices.pipes import VALIDATION_FAILED, ArgumentMetadata
 
-VALIDATION_FAILED = "Payload validation failed"
+__all__ = ["VALIDATION_FAILED", "build_argument_plan", "fill_arguments"]
+
+
+_PAYLOAD = ArgumentMetadata("payload")
 
 
 @dataclass(frozen=True, slots=True)
 class _PayloadParam:
     key: str | None
     adapter: TypeAdapter[Any] | None
+    pipes: tuple[Any, ...] = ()
+    metadata: ArgumentMetadata = _PAYLOAD
 
-    def value(self, data: Any) -> Any:
+    def raw(self, data: Any) -> Any:
         if self.key is not None:
-            data = data.get(self.key) if isinstance(data, dict) else None
+            return data.get(self.key) if isinstance(data, dict) else None
+        return data
+
+    def validate(self, value: Any) -> Any:
         if self.adapter is None:
-            return data
+            return value
         try:
-            return self.adapter.validate_python(data)
+            return self.adapter.validate_python(value)
         except ValidationError as exc:
             details = json.loads(exc.json(include_url=False, include_context=False))
             raise RpcException(
                 {"status": "error", "message": VALIDATION_FAILED, "errors": details}
             ) from exc
+
+    def value(self, data: Any) -> Any:
+        return self.validate(self.raw(data))
+
+
+@dataclass(frozen=True, slots=True)
+class _CustomParam:
+    marker: ParamMarker
+    metadata: ArgumentMetadata
+
+    @property
+    def pipes(self) -> tuple[Any, ...]:
+        return self.marker.pipes
 
 
 _CONTEXT = object()
@@ -57,15 +80,20 @@ def _split_annotated(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
     return annotation, ()
 
 
+def _metatype(annotation: Any) -> Any:
+    return None if annotation is inspect.Parameter.empty else annotation
+
+
 def build_argument_plan(func: Callable[..., Any], *, skip_self: bool = False) -> list[Any]:
-    """One entry per parameter of a handler: a ``_PayloadParam`` or the context marker.
+    """One entry per parameter of a handler: payload, context or custom parameter.
 
     ``skip_self`` drops the first parameter of a plain function (an unbound method).
 
-    ``Annotated[..., Payload()]`` and ``Annotated[..., Ctx()]`` say it explicitly; otherwise a
-    parameter annotated with a context class gets the context, and the others follow Nest's
-    default order ``(data, context)``. A payload annotated with a type (a pydantic model,
-    ``list[int]``, ...) is validated; failures go back to the caller as an ``RpcException``.
+    ``Annotated[..., Payload()]`` and ``Annotated[..., Ctx()]`` say it explicitly, as does a
+    custom decorator made by ``create_param_decorator``; otherwise a parameter annotated with a
+    context class gets the context, and the others follow Nest's default order
+    ``(data, context)``. A payload annotated with a type (a pydantic model, ``list[int]``, ...)
+    is validated; failures go back to the caller as an ``RpcException``.
     """
     hints = typing.get_type_hints(func, include_extras=True)
     plan: list[Any] = []
@@ -74,17 +102,29 @@ def build_argument_plan(func: Callable[..., Any], *, skip_self: bool = False) ->
     for index, param in enumerate(params):
         annotation, markers = _split_annotated(hints.get(param.name, inspect.Parameter.empty))
         payload = next((m for m in markers if isinstance(m, Payload)), None)
-        if any(isinstance(m, Ctx) for m in markers) or (
+        custom = next((m for m in markers if isinstance(m, ParamMarker)), None)
+        if custom is not None:
+            metadata = ArgumentMetadata("custom", _metatype(annotation), custom.data)
+            plan.append(_CustomParam(custom, metadata))
+        elif any(isinstance(m, Ctx) for m in markers) or (
             payload is None and _is_context_type(annotation)
         ):
             plan.append(_CONTEXT)
         elif payload is not None or index == 0 or annotation is not inspect.Parameter.empty:
-            plan.append(_PayloadParam(payload.key if payload else None, _adapter_for(annotation)))
+            key = payload.key if payload else None
+            metadata = ArgumentMetadata("payload", _metatype(annotation), key)
+            pipes = payload.pipes if payload else ()
+            plan.append(_PayloadParam(key, _adapter_for(annotation), pipes, metadata))
         else:
             plan.append(positional_defaults[min(index, 1)])
     return plan
 
 
+def needs_pipeline(plan: list[Any]) -> bool:
+    """True when a parameter has pipes or is a custom one (it needs the execution context)."""
+    return any(isinstance(p, _CustomParam) or getattr(p, "pipes", ()) for p in plan)
+
+
 def fill_arguments(plan: list[Any], data: Any, context: BaseRpcContext) -> list[Any]:
-    """The arguments for one call, following ``plan``."""
+    """The arguments for one call, following ``plan`` (no pipes, no custom parameters)."""
     return [context if p is _CONTEXT else p.value(data) for p in plan]

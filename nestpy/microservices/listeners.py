@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
+from nestpy.common.enhancers import ENHANCER_ATTRS
+from nestpy.core.injectables import EnhancerSource
 from nestpy.errors import NestpyError
 from nestpy.microservices.context import RequestContext
 from nestpy.microservices.decorators import pattern_metadata
 from nestpy.microservices.enhancers import Pipeline
-from nestpy.microservices.handler import InstanceScope, MessageHandler
+from nestpy.microservices.handler import MessageHandler
 from nestpy.microservices.server import Server
 
 if TYPE_CHECKING:
@@ -48,26 +50,54 @@ def _check_not_shadowed(controller: type, instance: Any, names: list[str]) -> No
             raise ShadowedHandlerError(controller, name, function, attributes[name])
 
 
-def _request_scope(
-    app: NestApplicationContext, controller: type, names: list[str]
-) -> InstanceScope:
-    checked = False
+class _RequestScope:
+    """One context id per message, with the message registered as ``REQUEST``/``CONTEXT``."""
 
-    async def resolve(request: RequestContext) -> tuple[Any, Callable[[], None]]:
-        nonlocal checked
+    def __init__(
+        self, app: NestApplicationContext, controller: type, scoped: bool, names: list[str]
+    ) -> None:
+        self._app = app
+        self._controller = controller
+        self.controller_scoped = scoped
+        self._names = names
+        self._checked = False
+
+    async def enter(self, request: RequestContext) -> tuple[Hashable, Any]:
         context_id = object()
-        app.register_request_by_context_id(request, context_id)
-        instance: Any = await app.resolve(controller, context_id)
-        if not checked:  # every instance is built by the same __init__: check the first one
+        self._app.register_request_by_context_id(request, context_id)
+        if not self.controller_scoped:
+            return context_id, None
+        instance: Any = await self._app.resolve(self._controller, context_id)
+        if not self._checked:  # every instance is built by the same __init__: check one
             try:
-                _check_not_shadowed(controller, instance, names)
+                _check_not_shadowed(self._controller, instance, self._names)
             except ShadowedHandlerError:
-                app.release_context(context_id)
+                await self._app.close_context(context_id)
                 raise
-            checked = True
-        return instance, lambda: app.release_context(context_id)
+            self._checked = True
+        return context_id, instance
 
-    return resolve
+    async def exit(self, context_id: Hashable) -> None:
+        await self._app.close_context(context_id)
+
+
+def _pipelines(app: NestApplicationContext, controller: type) -> Callable[[Any], Pipeline]:
+    # Per controller: a transient enhancer is one instance per controller, as in Nest.
+    global_sources = {
+        attr: app.global_enhancer_sources(attr, controller) for attr in ENHANCER_ATTRS
+    }
+    sources: dict[int, tuple[Any, EnhancerSource]] = {}
+
+    def resolve(ref: Any) -> EnhancerSource:
+        found = sources.get(id(ref))
+        if found is None:
+            found = sources[id(ref)] = (ref, app.enhancer_source(ref, controller))
+        return found[1]
+
+    def pipeline(function: Any) -> Pipeline:
+        return Pipeline(controller, function, resolve=resolve, global_sources=global_sources)
+
+    return pipeline
 
 
 def _handler_methods(controller: type) -> list[tuple[str, Callable[..., Any]]]:
@@ -101,10 +131,13 @@ def bind_handlers(app: NestApplicationContext, server: Server) -> list[MessageHa
         instance: Any = None if request_scoped else app.get(controller)
         if instance is not None:
             _check_not_shadowed(controller, instance, names)
-        scope = _request_scope(app, controller, names) if request_scoped else None
+        pipeline_of = _pipelines(app, controller)
         for name, function in methods:
             method = function if instance is None else getattr(instance, name)
-            pipeline = Pipeline(controller, function)
+            pipeline = pipeline_of(function)
+            scope = None
+            if request_scoped or pipeline.request_scoped:
+                scope = _RequestScope(app, controller, request_scoped, names)
             for meta in pattern_metadata(function):
                 if meta.transport is not None and meta.transport != server.transport_id:
                     continue

@@ -129,6 +129,26 @@ class NestMicroservice:
         """Close the server, then run the shutdown hooks; idempotent."""
         await self.context.close(signal)
 
+    def use_global_guards(self, *guards: Any) -> NestMicroservice:
+        """Guards for every handler; call before ``listen()``."""
+        self.context.use_global_guards(*guards)
+        return self
+
+    def use_global_interceptors(self, *interceptors: Any) -> NestMicroservice:
+        """Interceptors for every handler; call before ``listen()``."""
+        self.context.use_global_interceptors(*interceptors)
+        return self
+
+    def use_global_filters(self, *filters: Any) -> NestMicroservice:
+        """Exception filters for every handler; call before ``listen()``."""
+        self.context.use_global_filters(*filters)
+        return self
+
+    def use_global_pipes(self, *pipes: Any) -> NestMicroservice:
+        """Pipes for every handler parameter; call before ``listen()``."""
+        self.context.use_global_pipes(*pipes)
+        return self
+
     def get(self, token: Any, **kwargs: Any) -> Any:
         """A static provider of the application (see ``NestApplicationContext.get``)."""
         return self.context.get(token, **kwargs)

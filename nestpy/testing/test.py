@@ -59,6 +59,23 @@ class TestingModuleBuilder:
         """Replace ``token`` wherever it is provided: ``.use_value/.use_class/.use_factory``."""
         return OverrideBy(self, token)
 
+    def override_guard(self, guard: type[Any]) -> OverrideBy:
+        """Replace a guard class wherever it is used (``UseGuards``, ``APP_GUARD`` use_class)."""
+        return OverrideBy(self, guard)
+
+    def override_interceptor(self, interceptor: type[Any]) -> OverrideBy:
+        """Replace an interceptor class wherever it is used, ``APP_INTERCEPTOR`` included."""
+        return OverrideBy(self, interceptor)
+
+    def override_filter(self, exception_filter: type[Any]) -> OverrideBy:
+        """Replace an exception filter class wherever it is used, ``APP_FILTER`` included."""
+        return OverrideBy(self, exception_filter)
+
+    def override_pipe(self, pipe: type[Any]) -> OverrideBy:
+        """Replace a pipe class wherever it is used (``UsePipes``, ``Payload(key, Pipe)``,
+        ``APP_PIPE`` use_class)."""
+        return OverrideBy(self, pipe)
+
     def override_module(self, module: type[Any] | DynamicModule) -> OverrideModuleBy:
         """Replace an imported module (the same class, or the same ``DynamicModule`` object)."""
         return OverrideModuleBy(self, module)

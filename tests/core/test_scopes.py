@@ -212,3 +212,22 @@ async def test_an_alias_of_a_request_scoped_provider_is_request_scoped() -> None
     app = await NestFactory.create_application_context(M)
     assert app.is_request_scoped("ALIAS")
     assert await app.resolve("ALIAS", "c") is await app.resolve(RequestState, "c")
+
+
+async def test_a_transient_resolved_twice_with_one_context_id_is_one_instance() -> None:
+    from nestpy import INQUIRER, Inject, Injectable, Module, NestFactory, Scope
+
+    @Injectable(scope=Scope.TRANSIENT)
+    class Helper:
+        def __init__(self, inquirer: Annotated[object, Inject(INQUIRER)]) -> None:
+            self.inquirer = inquirer
+
+    @Module(providers=[Helper])
+    class HelperModule: ...
+
+    app = await NestFactory.create_application_context(HelperModule)
+    context_id = object()
+    first = await app.resolve(Helper, context_id)
+    assert await app.resolve(Helper, context_id) is first
+    assert await app.resolve(Helper, object()) is not first
+    assert first.inquirer is None  # resolved directly: nobody asked for it

@@ -200,3 +200,20 @@ async def test_testing_module_controllers_and_resolve() -> None:
     assert module.controllers == [Ctl]
     assert module.get(Ctl).service is module.get(Service)
     assert await module.resolve(Scoped, 1) is await module.resolve(Scoped, 1)
+
+
+async def test_reset_override_restores_a_working_provider() -> None:
+    fake = FakeRepo()
+    module = await (
+        Test.create_testing_module(imports=[AppModule])
+        .override_provider(Repo)
+        .use_value(fake)
+        .compile()
+    )
+    provider = module.select(DataModule).container.Repo
+    assert provider() is fake
+    provider.reset_override()
+    real = provider()
+    assert isinstance(real, Repo)
+    assert real is not fake
+    assert real.db.url == "prod://"

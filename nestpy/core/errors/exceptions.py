@@ -2,6 +2,7 @@
 
 NestpyError
 ├── UnknownDependenciesError (LookupError)   a constructor/factory argument nothing provides
+│   └── UnknownPropertyError                 an injected class attribute nothing provides
 ├── InvalidTypeHintError (TypeError)         a parameter whose token cannot be read
 ├── UnknownExportError (ValueError)          exporting what the module neither provides nor imports
 ├── InvalidModuleError (TypeError)           bad ``imports`` entry
@@ -52,6 +53,19 @@ class UnknownDependenciesError(NestpyError, LookupError):
                 _name(target), names, index, dependency_label(self.token), module
             )
         )
+
+
+class UnknownPropertyError(UnknownDependenciesError):
+    """A property-injection attribute (``x: Annotated[T, Inject()]``) nothing provides."""
+
+    def __init__(self, *, target: Any, key: str, module: str | None) -> None:
+        self.target = target
+        self.dependencies = ()
+        self.index = -1
+        self.module = module
+        self.token = key
+        message = messages.unknown_property_message(_name(target), key, module)
+        Exception.__init__(self, message)  # not the parent's: it formats constructor arguments
 
 
 class InvalidTypeHintError(NestpyError, TypeError):

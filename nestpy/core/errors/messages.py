@@ -28,6 +28,14 @@ def unknown_dependencies_message(
     )
 
 
+def unknown_property_message(target: str, key: str, module: str | None) -> str:
+    """A property-injection attribute nothing provides."""
+    return (
+        f'Nest can\'t resolve dependencies of the {target}. Please make sure that the "{key}" '
+        "property is available in the current context." + _potential_solutions(f'"{key}"', module)
+    )
+
+
 def _potential_solutions(dependency: str, module: str | None) -> str:
     first = f"- Is {module} a valid nestpy module?\n" if module else ""
     module = module or "Module"
