@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     graph.add_argument("--json", action="store_true", help="print JSON instead of text")
 
+    from nestpy.cli import asyncapi, ops_flags
+
+    ops_flags.add_run_flags(run)
+    asyncapi.add_parser(commands, TARGET_HELP)
+
     new = commands.add_parser(
         "new", help="scaffold a new project", description=NEW_HELP, formatter_class=formatter
     )
@@ -92,10 +97,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             from nestpy.cli.logs import configure_logging
+            from nestpy.cli.ops_flags import configure_ops
             from nestpy.cli.run import run
 
             configure_logging(args.log_level)
-            return run(load_module(args.target, args.app_dir), args.transport, args.url)
+            extra = configure_ops(args)
+            return run(load_module(args.target, args.app_dir), args.transport, args.url, **extra)
+        if args.command == "asyncapi":
+            from nestpy.cli.asyncapi import command
+
+            return command(args)
         if args.command == "graph":
             from nestpy.cli.graph import module_graph, render
 

@@ -35,18 +35,22 @@ def transport_options(transport: Transport, url: str | None) -> Any:
         raise CliError(msg) from None
 
 
-async def serve(module: type[Any] | DynamicModule, transport: Transport, options: Any) -> None:
+async def serve(
+    module: type[Any] | DynamicModule, transport: Transport, options: Any, **extra: Any
+) -> None:
     """Bootstrap ``module``, listen, and close cleanly on SIGTERM or SIGINT."""
     name = module.module.__name__ if isinstance(module, DynamicModule) else module.__name__
     logger.info("Starting Nest microservice %s (%s)...", name, transport.name)
-    app = await create_microservice(module, transport=transport, options=options)
+    app = await create_microservice(module, transport=transport, options=options, **extra)
     await app.run()
     logger.info("Nest microservice stopped")
 
 
-def run(module: type[Any] | DynamicModule, transport_name: str, url: str | None) -> int:
-    """The ``run`` command; returns the exit status."""
+def run(
+    module: type[Any] | DynamicModule, transport_name: str, url: str | None, **extra: Any
+) -> int:
+    """The ``run`` command; returns the exit status. ``extra`` goes to ``create_microservice``."""
     transport = TRANSPORTS[transport_name]
     options = transport_options(transport, url)
-    asyncio.run(serve(module, transport, options))
+    asyncio.run(serve(module, transport, options, **extra))
     return 0

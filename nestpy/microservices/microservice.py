@@ -28,10 +28,18 @@ class NestMicroservice:
     paho event listeners and the paho client).
     """
 
-    def __init__(self, context: Any, server: Server, workers: WorkerPool | None = None) -> None:
+    def __init__(
+        self,
+        context: Any,
+        server: Server,
+        workers: WorkerPool | None = None,
+        operations: Any = None,
+    ) -> None:
         self.context = context
         self.server = server
         self.workers = workers
+        self.operations = operations
+        """``nestpy.ops.Operations`` when created with ``health_port=``: probes and metrics."""
         self._listening = False
 
     async def listen(self) -> None:
@@ -40,8 +48,15 @@ class NestMicroservice:
             return
         self._listening = True
         handlers = bind_handlers(self.context, self.server)
+        if self.operations is not None:  # probes answer (503) while the server connects
+            await self.operations.start(self)
+            self.context.add_dispose_callback(self.operations.draining)
         self.context.add_dispose_callback(self.server.close)
+        if self.operations is not None:
+            self.context.add_dispose_callback(self.operations.stop)
         await self.server.listen()
+        if self.operations is not None:
+            self.operations.listening()
         logger.info(
             "Nest microservice successfully started (%d handler(s), %s)",
             len(handlers),
@@ -138,6 +153,8 @@ async def create_microservice(
     options: Any = None,
     strategy: Server | None = None,
     workers: int = 1,
+    health_port: int | None = None,
+    health_host: str = "0.0.0.0",
     **server_options: Any,
 ) -> NestMicroservice:
     """Bootstrap ``module`` and attach a server; call ``listen()`` or ``run()`` to start it.
@@ -149,9 +166,17 @@ async def create_microservice(
     ``workers=N`` (MQTT) runs the service in N processes sharing its subscriptions through a
     shared subscription group (``nestpy`` unless ``options.shared_group`` names one): ``run()``
     in the process you started starts the N-1 others by running its command line again.
+    ``health_port`` serves ``/livez``, ``/readyz``, ``/metrics`` and ``/asyncapi.json`` on
+    ``health_host`` from ``listen()`` on (needs the ``ops`` extra; see ``nestpy.ops``).
     """
     server = make_server(transport, options, strategy, **server_options)
     if workers > 1:
         server.options = with_shared_group(getattr(server, "options", None), workers)  # type: ignore[attr-defined]
     context = await NestFactory.create_application_context(module)
-    return NestMicroservice(context, server, WorkerPool(workers) if workers > 1 else None)
+    operations = None
+    if health_port is not None:
+        from nestpy.ops.attach import Operations
+
+        operations = Operations(health_port, health_host, module=module)
+    pool = WorkerPool(workers) if workers > 1 else None
+    return NestMicroservice(context, server, pool, operations)

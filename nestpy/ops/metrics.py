@@ -1,0 +1,205 @@
+"""Prometheus metrics of a nestpy service, through ``prometheus_client``.
+
+Label values are handler patterns (the registered route, e.g. ``sensors/+/temperature``),
+never the topics a message arrived on; client patterns beyond ``max_client_patterns``
+distinct values share the label ``__other__``, so no label grows without bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sized
+from typing import TYPE_CHECKING, Any
+
+from nestpy.microservices.context import BaseRpcContext
+from nestpy.microservices.handler import MessageHandler
+from nestpy.microservices.server import Server
+from nestpy.ops import dispatch_hooks
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+__all__ = ["NestpyMetrics", "metrics_for"]
+
+UNMATCHED = "__unmatched__"
+OTHER = "__other__"
+
+LATENCY_BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.5, 5.0, 10.0,
+)  # fmt: skip
+
+
+class NestpyMetrics:
+    """The metric families, registered once in ``registry``, and the hooks that feed them.
+
+    ``instrument()`` starts counting every handler call and client request in the process;
+    ``bind_server(server)`` adds the gauges of one server (in flight, backlog, connection)
+    and counts its reconnects. Use ``metrics_for(registry)`` to share one instance.
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = None, max_client_patterns: int = 100):
+        from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+
+        self.registry = registry if registry is not None else REGISTRY
+        reg = self.registry
+        self.max_client_patterns = max_client_patterns
+        self.messages = Counter(
+            "nestpy_messages",
+            "Messages handled, by handler pattern, kind (request/event) and outcome.",
+            ["pattern", "kind", "outcome"],
+            registry=reg,
+        )
+        self.duration = Histogram(
+            "nestpy_handler_duration_seconds",
+            "Time spent in the handler (guards, pipes and interceptors included).",
+            ["pattern"],
+            buckets=LATENCY_BUCKETS,
+            registry=reg,
+        )
+        self.in_flight = Gauge(
+            "nestpy_handlers_in_flight",
+            "Handler calls running now (asynchronous handlers).",
+            ["server"],
+            registry=reg,
+        )
+        self.backlog = Gauge(
+            "nestpy_backlog_messages",
+            "Messages waiting for a handler slot (max_concurrency reached).",
+            ["server"],
+            registry=reg,
+        )
+        self.connected = Gauge(
+            "nestpy_transport_connected",
+            "1 while the server's connection to the broker is up, else 0.",
+            ["server"],
+            registry=reg,
+        )
+        self.reconnects = Counter(
+            "nestpy_transport_reconnects",
+            "Reconnections of the server to the broker after a lost connection.",
+            ["server"],
+            registry=reg,
+        )
+        self.client_requests = Counter(
+            "nestpy_client_requests",
+            "Client requests (send), by pattern and outcome (success/error/timeout/...).",
+            ["pattern", "outcome"],
+            registry=reg,
+        )
+        self.client_duration = Histogram(
+            "nestpy_client_request_duration_seconds",
+            "Time from send to the last reply.",
+            ["pattern"],
+            buckets=LATENCY_BUCKETS,
+            registry=reg,
+        )
+        self.client_events = Counter(
+            "nestpy_client_events",
+            "Events published (emit), by pattern.",
+            ["pattern"],
+            registry=reg,
+        )
+        # Children resolved once per handler/pattern: labels() costs a lock and a dict lookup.
+        self._handler_children: dict[MessageHandler, dict[str, tuple[Any, Any]]] = {}
+        self._client_patterns: set[str] = set()
+        self._instrumented = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def instrument(self) -> NestpyMetrics:
+        """Start counting handler calls and client requests (idempotent)."""
+        if not self._instrumented:
+            dispatch_hooks.add_observer(self)
+            self._instrumented = True
+        return self
+
+    def uninstrument(self) -> None:
+        """Stop counting; the methods wrapped by ``instrument()`` are restored."""
+        if self._instrumented:
+            dispatch_hooks.remove_observer(self)
+            self._instrumented = False
+
+    def bind_server(self, server: Server, name: str | None = None) -> None:
+        """Export ``server``'s in-flight, backlog and connection gauges; count its reconnects."""
+        label = name or type(server).__name__
+        tasks: Sized = getattr(server, "_tasks", ())
+        backlog: Sized = getattr(server, "_backlog", ())
+        self.in_flight.labels(label).set_function(lambda: len(tasks))
+        self.backlog.labels(label).set_function(lambda: len(backlog))
+        status = getattr(server, "status", None)
+        if status is not None:
+            self.connected.labels(label).set_function(
+                lambda: 1.0 if str(status.current) == "connected" else 0.0
+            )
+        on = getattr(server, "on", None)
+        if on is not None:
+            reconnects = self.reconnects.labels(label)
+            connects = [0]
+
+            def on_connect(*_: Any) -> None:
+                connects[0] += 1
+                if connects[0] > 1:
+                    reconnects.inc()
+
+            on("connect", on_connect)
+
+    # -- DispatchObserver ----------------------------------------------------------------------
+
+    def _children(self, handler: MessageHandler, outcome: str) -> tuple[Any, Any]:
+        by_outcome = self._handler_children.get(handler)
+        if by_outcome is None:
+            by_outcome = self._handler_children[handler] = {}
+        children = by_outcome.get(outcome)
+        if children is None:
+            kind = "event" if handler.is_event else "request"
+            children = by_outcome[outcome] = (
+                self.messages.labels(handler.route, kind, outcome),
+                self.duration.labels(handler.route),
+            )
+        return children
+
+    def handled(
+        self, handler: MessageHandler, context: BaseRpcContext, seconds: float, outcome: str
+    ) -> None:
+        """Count one handler call and observe its duration."""
+        counter, histogram = self._children(handler, outcome)
+        counter.inc()
+        histogram.observe(seconds)
+
+    def unmatched(self, route: str) -> None:
+        """Count a message no handler matched (under one label: the topic is unbounded)."""
+        self.messages.labels(UNMATCHED, "unknown", "no_handler").inc()
+
+    def _client_label(self, route: str) -> str:
+        patterns = self._client_patterns
+        if route in patterns:
+            return route
+        if len(patterns) >= self.max_client_patterns:
+            return OTHER
+        patterns.add(route)
+        return route
+
+    def requested(self, route: str, seconds: float, outcome: str) -> None:
+        """Count one client request and observe its duration."""
+        label = self._client_label(route)
+        self.client_requests.labels(label, outcome).inc()
+        self.client_duration.labels(label).observe(seconds)
+
+    def emitted(self, route: str) -> None:
+        """Count one published event."""
+        self.client_events.labels(self._client_label(route)).inc()
+
+
+_shared: dict[int, NestpyMetrics] = {}
+
+
+def metrics_for(registry: CollectorRegistry | None = None) -> NestpyMetrics:
+    """The one ``NestpyMetrics`` of ``registry`` (default: prometheus_client's global one)."""
+    if registry is None:
+        from prometheus_client import REGISTRY
+
+        registry = REGISTRY
+    metrics = _shared.get(id(registry))
+    if metrics is None or metrics.registry is not registry:
+        metrics = _shared[id(registry)] = NestpyMetrics(registry)
+    return metrics
