@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
     from nestpy.microservices.microservice import NestMicroservice
+    from nestpy.ops.metrics import NestpyMetrics
     from nestpy.ops.serve import OpsServer
 
 __all__ = ["Operations"]
@@ -39,6 +40,7 @@ class Operations:
         self.registry = registry
         self.transport: TransportIndicator | None = None
         self._server: OpsServer | None = None
+        self._metrics: NestpyMetrics | None = None
         self._app: NestMicroservice | None = None
 
     def indicators(self) -> list[HealthIndicator]:
@@ -70,7 +72,8 @@ class Operations:
         if self.metrics_enabled:
             metrics = metrics_for(self.registry)
             metrics.bind_server(app.server)
-            metrics.instrument()
+            metrics.acquire()
+            self._metrics = metrics
         asgi = create_ops_app(
             self.indicators,
             registry=self.registry,
@@ -93,6 +96,9 @@ class Operations:
 
     async def stop(self) -> None:
         """Stop the HTTP server (after the microservice has drained)."""
+        if self._metrics is not None:
+            self._metrics.release()
+            self._metrics = None
         if self._server is not None:
             await self._server.stop()
             self._server = None

@@ -103,6 +103,7 @@ class NestpyMetrics:
         self._handler_children: dict[MessageHandler, dict[str, tuple[Any, Any]]] = {}
         self._client_patterns: set[str] = set()
         self._instrumented = False
+        self._users = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -118,6 +119,17 @@ class NestpyMetrics:
         if self._instrumented:
             dispatch_hooks.remove_observer(self)
             self._instrumented = False
+
+    def acquire(self) -> None:
+        """``instrument()`` for one more user (a running microservice)."""
+        self._users += 1
+        self.instrument()
+
+    def release(self) -> None:
+        """The last user gone, ``uninstrument()``."""
+        self._users = max(self._users - 1, 0)
+        if not self._users:
+            self.uninstrument()
 
     def bind_server(self, server: Server, name: str | None = None) -> None:
         """Export ``server``'s in-flight, backlog and connection gauges; count its reconnects."""
