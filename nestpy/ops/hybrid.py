@@ -9,22 +9,25 @@ Example::
     app.mount("/ops", create_ops_app(nestpy.indicators))
 
     @app.get("/sum")
-    def total(numbers: str, math: MathService = Depends(inject(MathService))) -> int:
+    def total(numbers: str, math: Annotated[MathService, Depends(inject(MathService))]) -> int:
         return math.sum(numbers)
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nestpy.core.factory import NestFactory
 from nestpy.microservices.microservice import NestMicroservice, make_server
 from nestpy.ops.discovery import find_indicators
 from nestpy.ops.health import HealthIndicator
 from nestpy.ops.readiness import TransportIndicator
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 __all__ = ["NestpyState", "inject", "nestpy_lifespan"]
 
@@ -44,8 +47,17 @@ class NestpyState:
 class NestpyLifespan:
     """A Starlette/FastAPI ``lifespan``: boots the module, listens, closes on shutdown."""
 
-    def __init__(self, module: Any, microservices: Sequence[Mapping[str, Any]] = ()) -> None:
+    def __init__(
+        self,
+        module: Any,
+        microservices: Sequence[Mapping[str, Any]] = (),
+        *,
+        metrics: bool = True,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
         self.module = module
+        self.metrics = metrics
+        self.registry = registry
         self.microservice_options = [dict(m) for m in microservices]
         self.state: NestpyState | None = None
         self._transports: list[TransportIndicator] = []
@@ -76,6 +88,14 @@ class NestpyLifespan:
                 )
                 services.append(NestMicroservice(context, server))
                 self._transports.append(TransportIndicator(server))
+            if self.metrics:
+                from nestpy.ops.metrics import metrics_for
+
+                metrics = metrics_for(self.registry)
+                for service in services:
+                    metrics.bind_server(service.server)
+                metrics.acquire()
+                context.add_dispose_callback(_released(metrics.release))
             self.state = state = NestpyState(context, services)
             if hasattr(app, "state"):
                 app.state.nestpy = state
@@ -89,10 +109,27 @@ class NestpyLifespan:
             await context.close()
 
 
-def nestpy_lifespan(module: Any, microservices: Sequence[Mapping[str, Any]] = ()) -> NestpyLifespan:
+def _released(release: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    async def callback() -> None:
+        release()
+
+    return callback
+
+
+def nestpy_lifespan(
+    module: Any,
+    microservices: Sequence[Mapping[str, Any]] = (),
+    *,
+    metrics: bool = True,
+    registry: CollectorRegistry | None = None,
+) -> NestpyLifespan:
     """A lifespan booting ``module`` with one microservice per entry of ``microservices``
-    (the keyword arguments of ``create_microservice``: ``transport``, ``options``, ...)."""
-    return NestpyLifespan(module, microservices)
+    (the keyword arguments of ``create_microservice``: ``transport``, ``options``, ...).
+
+    ``metrics`` counts messages in ``registry`` (default: prometheus_client's), for the
+    ``/metrics`` route of ``ops_routes``.
+    """
+    return NestpyLifespan(module, microservices, metrics=metrics, registry=registry)
 
 
 def _state_of(request: Any) -> NestpyState:
@@ -108,7 +145,8 @@ def _state_of(request: Any) -> NestpyState:
 
 
 def inject(token: Any) -> Callable[..., Any]:
-    """A FastAPI dependency giving the nestpy provider ``token``: ``Depends(inject(Service))``.
+    """A FastAPI dependency giving the nestpy provider ``token``:
+    ``service: Annotated[Service, Depends(inject(Service))]``.
 
     A request-scoped provider is built for each HTTP request (with the Starlette ``Request``
     as its ``REQUEST``) and released after the response.
