@@ -121,7 +121,7 @@ def asyncapi_document(
             key = identifier(route)
             request_id = f"{key}.request" if not meta.is_event else f"{key}.event"
             messages[identifier(request_id)] = {
-                "name": request_id,
+                "name": identifier(request_id),
                 "title": f"{route} {'event' if meta.is_event else 'request'}",
                 "contentType": "application/json",
                 "payload": _request_envelope(data, route, event=meta.is_event),
@@ -149,7 +149,7 @@ def asyncapi_document(
                 reply_key = identifier(f"{route}/reply")
                 reply_id = identifier(f"{key}.reply")
                 messages[reply_id] = {
-                    "name": f"{key}.reply",
+                    "name": reply_id,
                     "title": f"{route} reply",
                     "contentType": "application/json",
                     "payload": _reply_envelope(schemas.reply(func)),
