@@ -9,7 +9,6 @@ finished handler call or client request; they must be cheap and must not raise.
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -21,6 +20,7 @@ from nestpy.microservices.exceptions import ConnectionLostError, RequestTimeoutE
 from nestpy.microservices.handler import MessageHandler
 from nestpy.microservices.patterns import transform_pattern_to_route
 from nestpy.microservices.server import Server
+from nestpy.ops.patching import Patch
 
 __all__ = ["DispatchObserver", "add_observer", "remove_observer"]
 
@@ -54,7 +54,7 @@ class DispatchObserver(Protocol):
 @dataclass
 class _Hooks:
     observers: list[DispatchObserver] = field(default_factory=list)
-    originals: dict[tuple[type[Any], str], Any] = field(default_factory=dict)
+    patches: list[Patch] = field(default_factory=list)
 
 
 _hooks = _Hooks()
@@ -75,15 +75,13 @@ def remove_observer(observer: DispatchObserver) -> None:
         return
     _hooks.observers.remove(observer)
     if not _hooks.observers:
-        for (owner, name), original in _hooks.originals.items():
-            setattr(owner, name, original)
-        _hooks.originals.clear()
+        for patch in _hooks.patches:
+            patch.remove()
+        _hooks.patches.clear()
 
 
 def _patch(owner: type[Any], name: str, make: Callable[[Any], Any]) -> None:
-    original = owner.__dict__[name]
-    _hooks.originals[(owner, name)] = original
-    setattr(owner, name, functools.wraps(original)(make(original)))
+    _hooks.patches.append(Patch(owner, name, make))
 
 
 def _outcome_of(exc: BaseException) -> str:
