@@ -69,20 +69,21 @@ class Operations:
 
         self._app = app
         self.transport = TransportIndicator(app.server)
-        if self.metrics_enabled:
-            metrics = metrics_for(self.registry)
-            metrics.bind_server(app.server)
-            metrics.acquire()
-            self._metrics = metrics
         asgi = create_ops_app(
             self.indicators,
             registry=self.registry,
             metrics=self.metrics_enabled,
             asyncapi=self._asyncapi,
         )
-        self._server = OpsServer(asgi, self.host, self.port)
-        await self._server.start()
-        self.port = self._server.port
+        server = OpsServer(asgi, self.host, self.port)
+        await server.start()  # first: a taken port leaves nothing instrumented behind
+        self._server = server
+        self.port = server.port
+        if self.metrics_enabled:
+            metrics = metrics_for(self.registry)
+            metrics.bind_server(app.server)
+            metrics.acquire()
+            self._metrics = metrics
 
     def listening(self) -> None:
         """The server's ``listen()`` returned: every route is subscribed."""

@@ -1,7 +1,7 @@
 """Observe every handler call and client request without editing the dispatch code.
 
-Installing the first observer wraps ``MessageHandler.invoke`` / ``call_inline``,
-``Server.get_handler`` and ``ClientProxy``'s request and emit methods (the OpenTelemetry
+Installing the first observer wraps ``MessageHandler.invoke`` / ``call_inline`` and
+``ClientProxy``'s request and emit methods (the OpenTelemetry
 instrumentor way); removing the last one restores the originals. Observers get one call per
 finished handler call or client request; they must be cheap and must not raise.
 """
@@ -19,7 +19,6 @@ from nestpy.microservices.context import BaseRpcContext
 from nestpy.microservices.exceptions import ConnectionLostError, RequestTimeoutError
 from nestpy.microservices.handler import MessageHandler
 from nestpy.microservices.patterns import transform_pattern_to_route
-from nestpy.microservices.server import Server
 from nestpy.ops.patching import Patch
 
 __all__ = ["DispatchObserver", "add_observer", "remove_observer"]
@@ -40,9 +39,6 @@ class DispatchObserver(Protocol):
         self, handler: MessageHandler, context: BaseRpcContext, seconds: float, outcome: str
     ) -> None:
         """A handler call finished: ``success``, ``error`` or ``cancelled`` (timeout/shutdown)."""
-
-    def unmatched(self, route: str) -> None:
-        """A message arrived for a route no handler matches."""
 
     def requested(self, route: str, seconds: float, outcome: str) -> None:
         """A client request finished: ``success``, ``error``, ``timeout``, ``connection_lost``."""
@@ -130,16 +126,6 @@ def _install() -> None:
 
         return call_inline
 
-    def wrap_get_handler(original: Any) -> Any:
-        def get_handler(self: Server, route: str) -> Any:
-            entry = original(self, route)
-            if entry is None:
-                for observer in observers:
-                    observer.unmatched(route)
-            return entry
-
-        return get_handler
-
     def wrap_request_last(original: Any) -> Any:
         async def _request_last(
             self: ClientProxy, pattern: Any, data: Any, timeout: float | None
@@ -194,7 +180,6 @@ def _install() -> None:
 
     _patch(MessageHandler, "invoke", wrap_invoke)
     _patch(MessageHandler, "call_inline", wrap_call_inline)
-    _patch(Server, "get_handler", wrap_get_handler)
     _patch(ClientProxy, "_request_last", wrap_request_last)
     _patch(ClientProxy, "_request_stream", wrap_request_stream)
     _patch(ClientProxy, "emit", wrap_emit)

@@ -81,12 +81,6 @@ class MessageLog:
         }
         logger.log(level, "%s %s %s", handler.route, outcome, handler.method_name, extra=fields)
 
-    def unmatched(self, route: str) -> None:
-        """Log a message no handler matched."""
-        self.logger.warning(
-            "no handler for %s", route, extra={"topic": route, "outcome": "no_handler"}
-        )
-
     def requested(self, route: str, seconds: float, outcome: str) -> None:
         """Client requests are not logged per line."""
 

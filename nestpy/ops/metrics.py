@@ -14,14 +14,18 @@ from nestpy.microservices.context import BaseRpcContext
 from nestpy.microservices.handler import MessageHandler
 from nestpy.microservices.server import Server
 from nestpy.ops import dispatch_hooks
+from nestpy.ops.metric_tallies import Tally, TallyCollector
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
 __all__ = ["NestpyMetrics", "metrics_for"]
 
-UNMATCHED = "__unmatched__"
 OTHER = "__other__"
+MESSAGES_HELP = "Messages handled, by handler pattern, kind (request/event) and outcome."
+HANDLER_DURATION_HELP = "Time spent in the handler (guards, pipes and interceptors included)."
+CLIENT_REQUESTS_HELP = "Client requests (send), by pattern and outcome (success/error/timeout/...)."
+CLIENT_DURATION_HELP = "Time from send to the last reply."
 
 LATENCY_BUCKETS = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
@@ -38,24 +42,23 @@ class NestpyMetrics:
     """
 
     def __init__(self, registry: CollectorRegistry | None = None, max_client_patterns: int = 100):
-        from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+        from prometheus_client import REGISTRY, Counter, Gauge
 
         self.registry = registry if registry is not None else REGISTRY
         reg = self.registry
         self.max_client_patterns = max_client_patterns
-        self.messages = Counter(
-            "nestpy_messages",
-            "Messages handled, by handler pattern, kind (request/event) and outcome.",
-            ["pattern", "kind", "outcome"],
-            registry=reg,
+        self.handlers = TallyCollector(
+            ("nestpy_messages", MESSAGES_HELP, ("pattern", "kind", "outcome")),
+            ("nestpy_handler_duration_seconds", HANDLER_DURATION_HELP),
+            LATENCY_BUCKETS,
         )
-        self.duration = Histogram(
-            "nestpy_handler_duration_seconds",
-            "Time spent in the handler (guards, pipes and interceptors included).",
-            ["pattern"],
-            buckets=LATENCY_BUCKETS,
-            registry=reg,
+        self.clients = TallyCollector(
+            ("nestpy_client_requests", CLIENT_REQUESTS_HELP, ("pattern", "outcome")),
+            ("nestpy_client_request_duration_seconds", CLIENT_DURATION_HELP),
+            LATENCY_BUCKETS,
         )
+        reg.register(self.handlers)
+        reg.register(self.clients)
         self.in_flight = Gauge(
             "nestpy_handlers_in_flight",
             "Handler calls running now (asynchronous handlers).",
@@ -80,28 +83,15 @@ class NestpyMetrics:
             ["server"],
             registry=reg,
         )
-        self.client_requests = Counter(
-            "nestpy_client_requests",
-            "Client requests (send), by pattern and outcome (success/error/timeout/...).",
-            ["pattern", "outcome"],
-            registry=reg,
-        )
-        self.client_duration = Histogram(
-            "nestpy_client_request_duration_seconds",
-            "Time from send to the last reply.",
-            ["pattern"],
-            buckets=LATENCY_BUCKETS,
-            registry=reg,
-        )
         self.client_events = Counter(
             "nestpy_client_events",
             "Events published (emit), by pattern.",
             ["pattern"],
             registry=reg,
         )
-        # Children resolved once per handler/pattern: labels() costs a lock and a dict lookup.
-        self._handler_children: dict[MessageHandler, dict[str, tuple[Any, Any]]] = {}
-        self._client_patterns: set[str] = set()
+        self._handler_tallies: dict[MessageHandler, Tally] = {}
+        self._client_tallies: dict[str, Tally] = {}
+        self._event_children: dict[str, Any] = {}
         self._instrumented = False
         self._users = 0
 
@@ -157,49 +147,40 @@ class NestpyMetrics:
 
     # -- DispatchObserver ----------------------------------------------------------------------
 
-    def _children(self, handler: MessageHandler, outcome: str) -> tuple[Any, Any]:
-        by_outcome = self._handler_children.get(handler)
-        if by_outcome is None:
-            by_outcome = self._handler_children[handler] = {}
-        children = by_outcome.get(outcome)
-        if children is None:
-            kind = "event" if handler.is_event else "request"
-            children = by_outcome[outcome] = (
-                self.messages.labels(handler.route, kind, outcome),
-                self.duration.labels(handler.route),
-            )
-        return children
-
     def handled(
         self, handler: MessageHandler, context: BaseRpcContext, seconds: float, outcome: str
     ) -> None:
-        """Count one handler call and observe its duration."""
-        counter, histogram = self._children(handler, outcome)
-        counter.inc()
-        histogram.observe(seconds)
-
-    def unmatched(self, route: str) -> None:
-        """Count a message no handler matched (under one label: the topic is unbounded)."""
-        self.messages.labels(UNMATCHED, "unknown", "no_handler").inc()
+        """Count one handler call and its duration."""
+        tally = self._handler_tallies.get(handler)
+        if tally is None:
+            kind = "event" if handler.is_event else "request"
+            tally = self._handler_tallies[handler] = self.handlers.tally((handler.route, kind))
+        tally.add(LATENCY_BUCKETS, seconds, outcome)
 
     def _client_label(self, route: str) -> str:
-        patterns = self._client_patterns
-        if route in patterns:
+        if route in self._client_tallies or len(self._client_tallies) < self.max_client_patterns:
             return route
-        if len(patterns) >= self.max_client_patterns:
-            return OTHER
-        patterns.add(route)
-        return route
+        return OTHER
 
     def requested(self, route: str, seconds: float, outcome: str) -> None:
-        """Count one client request and observe its duration."""
-        label = self._client_label(route)
-        self.client_requests.labels(label, outcome).inc()
-        self.client_duration.labels(label).observe(seconds)
+        """Count one client request and its duration."""
+        tally = self._client_tallies.get(route)
+        if tally is None:
+            label = self._client_label(route)
+            tally = self.clients.tally((label,))
+            if label != OTHER:
+                self._client_tallies[route] = tally
+        tally.add(LATENCY_BUCKETS, seconds, outcome)
 
     def emitted(self, route: str) -> None:
         """Count one published event."""
-        self.client_events.labels(self._client_label(route)).inc()
+        child = self._event_children.get(route)
+        if child is None:
+            label = route if len(self._event_children) < self.max_client_patterns else OTHER
+            child = self.client_events.labels(label)
+            if label != OTHER:
+                self._event_children[route] = child
+        child.inc()
 
 
 _shared: dict[int, NestpyMetrics] = {}

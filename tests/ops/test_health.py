@@ -13,6 +13,7 @@ from ops_app import AppModule, Database, OpsController
 from transport_support import Harness, eventually
 
 from nestpy.microservices import NestMicroservice, Transport, create_microservice
+from nestpy.microservices.handler import MessageHandler
 from nestpy.ops import HealthPortInUseError
 from nestpy_mqtt import MqttOptions
 from nestpy_mqtt.testing import MosquittoBroker
@@ -143,6 +144,7 @@ async def test_a_health_port_in_use_fails_listen_with_one_clear_line(harness: Ha
     taken.bind(("127.0.0.1", 0))
     taken.listen()
     port = taken.getsockname()[1]
+    original = MessageHandler.invoke
     try:
         app = await harness.app(
             AppModule, listen=False, server={"health_port": port, "health_host": "127.0.0.1"}
@@ -155,3 +157,4 @@ async def test_a_health_port_in_use_fails_listen_with_one_clear_line(harness: Ha
         f"Health port {port} on 127.0.0.1 is already in use: choose another health_port "
         "(--health-port) or stop the process listening there"
     )
+    assert MessageHandler.invoke is original  # nothing left instrumented
