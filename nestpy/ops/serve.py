@@ -64,8 +64,15 @@ class OpsServer:
 
         sock = bind(self.host, self.port)
         self.port = sock.getsockname()[1]
+        # log_config=None: uvicorn's records go through the application's logging setup
+        # (Nest-like text or --log-format json) instead of handlers of its own.
         config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off", loop="none"
+            self.app,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            loop="none",
         )
         server = _embedded_server(config)
         self._server = server

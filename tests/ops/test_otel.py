@@ -14,10 +14,11 @@ from opentelemetry.trace import SpanKind, StatusCode
 from ops_app import AppModule, OpsController
 from transport_support import Harness, eventually
 
-from nestpy.microservices import RpcException
+from nestpy import Controller
+from nestpy.microservices import MessagePattern, RpcException
 from nestpy.microservices.handler import MessageHandler
 from nestpy.otel import NestpyInstrumentor
-from nestpy_mqtt import MqttRecord
+from nestpy_mqtt import MqttContext, MqttRecord
 
 pytestmark = pytest.mark.mqtt
 
@@ -127,3 +128,28 @@ async def test_uninstrument_restores_the_methods_and_stops_tracing(harness: Harn
     await harness.app(AppModule)
     assert await harness.client().send("ops/sum", [1]) == 1
     assert exporter.get_finished_spans() == ()
+
+
+@Controller()
+class PropertiesController:
+    @MessagePattern("ops/otel/properties")
+    def properties(self, data: object, context: MqttContext) -> dict[str, str]:
+        return context.user_properties
+
+
+async def test_the_trace_context_joins_the_callers_own_user_properties(exporter, harness: Harness):
+    if harness.protocol_version != 5:
+        pytest.skip("user properties need MQTT 5")
+    await harness.service(PropertiesController)
+    client = harness.client(user_properties={"x-client": "tests"})
+    record = MqttRecord({}, {"properties": {"user_properties": {"x-request": "42"}}})
+    received = await client.send("ops/otel/properties", record)
+    [producer] = spans(exporter, "send ops/otel/properties")
+    trace_id = format(producer.context.trace_id, "032x")
+    span_id = format(producer.context.span_id, "016x")
+    flags = format(producer.context.trace_flags, "02x")
+    assert received == {
+        "x-client": "tests",
+        "x-request": "42",
+        "traceparent": f"00-{trace_id}-{span_id}-{flags}",
+    }
