@@ -63,6 +63,14 @@ class NestpyInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._patches = []
 
 
+def _failed(span: trace.Span, exc: Exception) -> None:
+    # What start_as_current_span does on an exception, without its two generator-based
+    # context managers per call (spans are started by hand here for speed).
+    if span.is_recording():
+        span.record_exception(exc)
+        span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+
+
 def _consumer_attributes(handler: MessageHandler, context: BaseRpcContext) -> dict[str, Any]:
     get_topic = getattr(context, "get_topic", None)
     return {
@@ -80,26 +88,42 @@ def _traced_invoke(original: Any, tracer: trace.Tracer) -> Any:
     async def invoke(
         self: MessageHandler, data: Any, context: BaseRpcContext, pattern: Any = None
     ) -> Any:
-        with tracer.start_as_current_span(
+        span = tracer.start_span(
             f"process {self.route}",
             context=extract_context(context),
             kind=SpanKind.CONSUMER,
             attributes=_consumer_attributes(self, context),
-        ):
+        )
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
             return await original(self, data, context, pattern)
+        except Exception as exc:
+            _failed(span, exc)
+            raise
+        finally:
+            otel_context.detach(token)
+            span.end()
 
     return invoke
 
 
 def _traced_call_inline(original: Any, tracer: trace.Tracer) -> Any:
     def call_inline(self: MessageHandler, data: Any, context: BaseRpcContext) -> Any:
-        with tracer.start_as_current_span(
+        span = tracer.start_span(
             f"process {self.route}",
             context=extract_context(context),
             kind=SpanKind.CONSUMER,
             attributes=_consumer_attributes(self, context),
-        ):
+        )
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
             return original(self, data, context)
+        except Exception as exc:
+            _failed(span, exc)
+            raise
+        finally:
+            otel_context.detach(token)
+            span.end()
 
     return call_inline
 
@@ -118,12 +142,20 @@ def _traced_request(original: Any, tracer: trace.Tracer) -> Any:
         self: ClientProxy, pattern: Any, data: Any, timeout: float | None
     ) -> Any:
         route = transform_pattern_to_route(pattern)
-        with tracer.start_as_current_span(
+        span = tracer.start_span(
             f"send {route}",
             kind=SpanKind.PRODUCER,
             attributes=_producer_attributes(self, route, "send"),
-        ):
+        )
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
             return await original(self, pattern, data, timeout)
+        except Exception as exc:
+            _failed(span, exc)
+            raise
+        finally:
+            otel_context.detach(token)
+            span.end()
 
     return _request_last
 
@@ -150,11 +182,8 @@ def _traced_stream(original: Any, tracer: trace.Tracer) -> Any:
                 finally:
                     otel_context.detach(token)
                 yield item
-        except GeneratorExit:  # the caller stopped iterating: not an error
-            raise
-        except BaseException as exc:
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:
+            _failed(span, exc)
             raise
         finally:
             await stream.aclose()
@@ -166,11 +195,19 @@ def _traced_stream(original: Any, tracer: trace.Tracer) -> Any:
 def _traced_emit(original: Any, tracer: trace.Tracer) -> Any:
     def emit(self: ClientProxy, pattern: Any, data: Any) -> Any:
         route = transform_pattern_to_route(pattern)
-        with tracer.start_as_current_span(
+        span = tracer.start_span(
             f"send {route}",
             kind=SpanKind.PRODUCER,
             attributes=_producer_attributes(self, route, "emit"),
-        ):
+        )
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
             return original(self, pattern, data)
+        except Exception as exc:
+            _failed(span, exc)
+            raise
+        finally:
+            otel_context.detach(token)
+            span.end()
 
     return emit
