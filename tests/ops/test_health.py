@@ -158,3 +158,13 @@ async def test_a_health_port_in_use_fails_listen_with_one_clear_line(harness: Ha
         "(--health-port) or stop the process listening there"
     )
     assert MessageHandler.invoke is original  # nothing left instrumented
+
+
+def test_worker_processes_serve_on_the_port_plus_their_index(monkeypatch):
+    from nestpy.ops import Operations
+
+    monkeypatch.setenv("NESTPY_WORKER", "2")
+    assert Operations(8080).port == 8082
+    assert Operations(0).port == 0  # any free port stays any free port
+    monkeypatch.delenv("NESTPY_WORKER")
+    assert Operations(8080).port == 8080
