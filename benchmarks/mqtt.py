@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from benchmarks import _common as common
+from benchmarks import _ops as ops
 from nestpy import Controller, Module
 from nestpy.microservices import (
     ClientProxy,
@@ -89,10 +90,12 @@ def build_module(worker: int, handler: str = "def") -> type[Any]:
 
 async def serve(args: argparse.Namespace) -> None:
     """The service process: listen, print ``ready``, serve until SIGTERM."""
+    ops.enable_in_process(args, client=False)
     app = await create_microservice(
         build_module(args.worker_index, args.handler),
         transport=Transport.MQTT,
         options=options(args, service=True),
+        **ops.service_kwargs(args),
     )
     await app.listen()
     print("ready", flush=True)
@@ -153,6 +156,7 @@ async def collect(client: ClientProxy, args: argparse.Namespace, expected: int) 
 
 async def drive(args: argparse.Namespace, meter: common.CpuMeter) -> dict[str, Any]:
     """The client side: warm up, then time ``args.n`` requests or events."""
+    ops.enable_in_process(args, client=True)
     client = ClientProxyFactory.create(
         transport=Transport.MQTT, options=options(args, service=False)
     )
@@ -168,6 +172,7 @@ async def drive(args: argparse.Namespace, meter: common.CpuMeter) -> dict[str, A
             cpu = meter.per_message_us(args.n)
             if args.handler != "def":
                 cpu["handler"] = args.handler
+            cpu.update(ops.labels(args))
             return common.result(IMPL, args, seconds, latencies, **cpu)
         await emit_events(client, args.warmup, args.c)
         await collect(client, args, args.warmup)  # also resets the counters
@@ -185,6 +190,7 @@ async def drive(args: argparse.Namespace, meter: common.CpuMeter) -> dict[str, A
             done=got["count"],
             lost=args.n - got["count"],
             **cpu,
+            **ops.labels(args),
         )
     finally:
         await client.close()
@@ -197,6 +203,7 @@ def _options(parser: argparse.ArgumentParser) -> None:
         default="def",
         help="the sum handler: def (on the loop), thread (run_in_thread=True) or async def",
     )
+    ops.add_options(parser)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -205,7 +212,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.serve:
         asyncio.run(serve(args))
         return
-    services = common.start_services("benchmarks.mqtt", args, ["--handler", args.handler])
+    extra = ["--handler", args.handler, *ops.service_flags(args)]
+    services = common.start_services("benchmarks.mqtt", args, extra)
     try:
         meter = common.cpu_meter(args, services)
         data = asyncio.run(asyncio.wait_for(drive(args, meter), args.timeout))

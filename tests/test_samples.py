@@ -186,3 +186,13 @@ def test_demo_reports_a_bad_broker_choice():
     assert (
         "demo: error: no MQTT broker: NESTPY_DEMO_BROKER='nope': expected one of" in result.stdout
     )
+
+
+def test_hybrid_fastapi_serves_http_and_mqtt_from_one_process(broker):
+    result = run_sample("samples.hybrid_fastapi", sample_env(broker.url), "--tour")
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "GET  /ops/readyz          -> ok ['mqtt']" in out
+    assert "MQTT visits/count home    -> 2" in out
+    assert "GET  /visits/home         -> {'home': 2}" in out
+    assert out.rstrip().endswith("hybrid: HTTP and MQTT share one VisitCounter")

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from nestpy.cli import asyncapi, ops_flags
 from nestpy.cli.connection import add_connection_flags, export_flags, given_flags
 from nestpy.cli.loader import CliError, load_module
 from nestpy.errors import NestpyError
@@ -112,6 +113,7 @@ def _add_run(commands: Any) -> None:
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="log level (default: INFO)",
     )
+    ops_flags.add_run_flags(run)
 
 
 def _add_call(commands: Any, name: str, help_text: str, description: str) -> None:
@@ -151,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_call(commands, "send", "send a request and print the reply", SEND_HELP)
     _add_call(commands, "emit", "publish an event", EMIT_HELP)
 
+    asyncapi.add_parser(commands, TARGET_HELP)
+
     new = commands.add_parser(
         "new", help="scaffold a new project", description=NEW_HELP, formatter_class=FORMATTER
     )
@@ -163,12 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     from nestpy.cli.logs import configure_logging
+    from nestpy.cli.ops_flags import configure_ops
     from nestpy.cli.run import TRANSPORTS, run, transport_options
 
     transport = TRANSPORTS[args.transport]
     flags = given_flags(args)
     options = transport_options(transport, flags, args.workers)
     configure_logging(args.log_level)
+    extra = configure_ops(args)
     if args.reload:
         from nestpy.cli.reload import child_command, run_with_reload
 
@@ -176,7 +182,9 @@ def _run(args: argparse.Namespace) -> int:
         return run_with_reload(child_command(), args.app_dir)
     # Before the application is imported: the flags become the default of every MqttOptions.
     export_flags(flags)
-    return run(load_module(args.target, args.app_dir), transport, options, args.workers)
+    return run(
+        load_module(args.target, args.app_dir), transport, options, workers=args.workers, **extra
+    )
 
 
 def _call(args: argparse.Namespace) -> int:
@@ -199,6 +207,10 @@ def _main(argv: Sequence[str]) -> int:
             return _run(args)
         if args.command in ("send", "emit"):
             return _call(args)
+        if args.command == "asyncapi":
+            from nestpy.cli.asyncapi import command
+
+            return command(args)
         if args.command == "graph":
             from nestpy.cli.graph import module_graph, render
 

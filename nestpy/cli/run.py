@@ -36,17 +36,23 @@ def transport_options(transport: Transport, flags: dict[str, Any], workers: int 
 
 
 async def serve(
-    module: type[Any] | DynamicModule, transport: Transport, options: Any, workers: int = 1
+    module: type[Any] | DynamicModule, transport: Transport, options: Any, **extra: Any
 ) -> None:
     """Bootstrap ``module``, listen, and close cleanly on SIGTERM or SIGINT."""
     name = module.module.__name__ if isinstance(module, DynamicModule) else module.__name__
     logger.info("Starting Nest microservice %s (%s)...", name, transport.name)
-    app = await create_microservice(module, transport=transport, options=options, workers=workers)
+    app = await create_microservice(module, transport=transport, options=options, **extra)
     await app.run()
     logger.info("Nest microservice stopped")
 
 
-def run(module: type[Any] | DynamicModule, transport: Transport, options: Any, workers: int) -> int:
-    """The ``run`` command; returns the exit status."""
-    asyncio.run(serve(module, transport, options, workers))
+def run(
+    module: type[Any] | DynamicModule,
+    transport: Transport,
+    options: Any,
+    workers: int = 1,
+    **extra: Any,
+) -> int:
+    """The ``run`` command; returns the exit status. ``extra`` goes to ``create_microservice``."""
+    asyncio.run(serve(module, transport, options, workers=workers, **extra))
     return 0

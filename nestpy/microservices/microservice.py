@@ -36,6 +36,7 @@ class NestMicroservice:
         context: Any,
         server: Server,
         workers: WorkerPool | None = None,
+        operations: Any = None,
         *,
         shutdown_signals: Iterable[str | signals.Signals] | None = None,
     ) -> None:
@@ -46,6 +47,8 @@ class NestMicroservice:
             None if shutdown_signals is None else tuple(signal_numbers(shutdown_signals))
         )
         """The signals ``run()`` handles; None for ``DEFAULT_SHUTDOWN_SIGNALS``."""
+        self.operations = operations
+        """``nestpy.ops.Operations`` when created with ``health_port=``: probes and metrics."""
         self._listening = False
 
     async def listen(self) -> None:
@@ -54,8 +57,15 @@ class NestMicroservice:
             return
         self._listening = True
         handlers = bind_handlers(self.context, self.server)
+        if self.operations is not None:  # probes answer (503) while the server connects
+            await self.operations.start(self)
+            self.context.add_dispose_callback(self.operations.draining)
         self.context.add_dispose_callback(self.server.close)
+        if self.operations is not None:
+            self.context.add_dispose_callback(self.operations.stop)
         await self.server.listen()
+        if self.operations is not None:
+            self.operations.listening()
         logger.info(
             "Nest microservice successfully started (%d handler(s), %s)",
             len(handlers),
@@ -204,6 +214,8 @@ async def create_microservice(
     strategy: Server | None = None,
     workers: int = 1,
     shutdown_signals: Iterable[str | signals.Signals] | None = None,
+    health_port: int | None = None,
+    health_host: str = "0.0.0.0",
     **server_options: Any,
 ) -> NestMicroservice:
     """Bootstrap ``module`` and attach a server; call ``listen()`` or ``run()`` to start it.
@@ -218,11 +230,18 @@ async def create_microservice(
     ``shutdown_signals`` are the signals ``run()`` shuts down on (names such as ``"SIGTERM"``,
     ``ShutdownSignal`` members, or ``ShutdownSignal`` itself for all of Nest's); by default
     ``DEFAULT_SHUTDOWN_SIGNALS`` (SIGTERM, SIGINT, SIGHUP), except the ones the process ignores.
+    ``health_port`` serves ``/livez``, ``/readyz``, ``/metrics`` and ``/asyncapi.json`` on
+    ``health_host`` from ``listen()`` on (needs the ``ops`` extra; see ``nestpy.ops``).
     """
     names = None if shutdown_signals is None else tuple(signal_numbers(shutdown_signals))
     server = make_server(transport, options, strategy, **server_options)
     if workers > 1:
         server.options = with_shared_group(getattr(server, "options", None), workers)  # type: ignore[attr-defined]
     context = await NestFactory.create_application_context(module)
+    operations = None
+    if health_port is not None:
+        from nestpy.ops.attach import Operations
+
+        operations = Operations(health_port, health_host, module=module)
     pool = WorkerPool(workers) if workers > 1 else None
-    return NestMicroservice(context, server, pool, shutdown_signals=names)
+    return NestMicroservice(context, server, pool, operations, shutdown_signals=names)

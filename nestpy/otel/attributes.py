@@ -1,0 +1,10 @@
+"""Attribute names of OpenTelemetry's messaging semantic conventions used by nestpy."""
+
+MESSAGING_SYSTEM = "messaging.system"
+MESSAGING_DESTINATION_NAME = "messaging.destination.name"
+MESSAGING_DESTINATION_TEMPLATE = "messaging.destination.template"
+MESSAGING_OPERATION_NAME = "messaging.operation.name"
+MESSAGING_OPERATION_TYPE = "messaging.operation.type"
+MESSAGING_MESSAGE_BODY_SIZE = "messaging.message.body.size"
+NESTPY_HANDLER = "nestpy.handler"
+NESTPY_KIND = "nestpy.kind"
