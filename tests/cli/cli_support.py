@@ -13,7 +13,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 NESTPY = [sys.executable, "-m", "nestpy.cli"]
-"""``python -m nestpy.cli`` is the ``nestpy`` script (tests/packaging runs the script itself)."""
+"""``python -m nestpy.cli`` is the ``nestpy`` script (tests/distribution runs the script itself)."""
 NEST_LINE = re.compile(r"^\[Nest\] \d+  - \d{4}-\d\d-\d\d \d\d:\d\d:\d\d +LOG \[[\w.]+\] ")
 NEST_PID = re.compile(r"^\[Nest\] (\d+) ")
 
