@@ -30,7 +30,7 @@ from nestpy.microservices import (
     RequestTimeoutError,
     ResponseStream,
 )
-from nestpy_mqtt import ClientMqtt, MqttOptions, MqttRecordBuilder, MqttStatus
+from nestpy_mqtt import ClientMqtt, MqttOptions, MqttPublishError, MqttRecordBuilder, MqttStatus
 from nestpy_mqtt.testing import MosquittoBroker
 
 pytestmark = pytest.mark.mqtt
@@ -300,3 +300,20 @@ async def test_mqtt5_requests_expire_when_their_caller_stops_waiting(
     assert subscriber.expiry_of("default")[1] == {"tenant": "t"}
     assert expiry("qos1") in about(9)
     assert expiry("event") is None  # events have no caller waiting
+
+
+async def test_an_mqtt5_qos1_request_the_broker_refuses_fails_at_once(
+    broker_factory: Any,
+) -> None:
+    broker = broker_factory(
+        acl="topic read deadline/forbidden/reply\ntopic readwrite deadline/echo/#"
+    ).start()
+    peers = Harness(broker.url, protocol_version=5)
+    try:
+        client = peers.client()
+        refused = MqttRecordBuilder(1).set_qos(1).build()
+        with pytest.raises(MqttPublishError, match="Not authorized"):
+            await asyncio.wait_for(client.send("deadline/forbidden", refused, timeout=30), 10)
+        assert client.pending_requests == 0
+    finally:
+        await peers.close()
