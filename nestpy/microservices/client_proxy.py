@@ -290,33 +290,43 @@ class ClientProxy(ABC):
 
     async def _request_last(self, pattern: Any, data: Any, timeout: float | None) -> Any:
         request_id, route, payload, options = self._prepare(pattern, data, timeout)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
         self._pending[request_id] = pending = _Pending(route, future)
-        if timeout is None or timeout == math.inf:
-            try:
-                if self._publish_now(route, payload, options):
-                    pending.sent = True
-                else:
-                    await self._send(pending, route, payload, options)
-                return await future
-            finally:
-                self._pending.pop(request_id, None)
-        # The timeout bounds the whole request: connecting (or reconnecting), the reply
-        # subscription and the publish, not only the wait for the reply.
-        deadline = asyncio.timeout(timeout)
+        limit = None if timeout == math.inf else timeout
         try:
-            async with deadline:
-                if self._publish_now(route, payload, options):
-                    pending.sent = True
-                else:
-                    await self._send(pending, route, payload, options)
+            if self._publish_now(route, payload, options):
+                # The fast path: sent already; a plain timer bounds the wait for the reply
+                # (cheaper than an asyncio.timeout() block, on the path that matters).
+                pending.sent = True
+                if limit is None:
+                    return await future
+                timer = loop.call_later(limit, self._expire, pending, pattern, limit)
+                try:
+                    return await future
+                finally:
+                    timer.cancel()
+            if limit is None:
+                await self._send(pending, route, payload, options)
                 return await future
-        except TimeoutError:
-            if deadline.expired():
-                raise self._timeout_error(pattern, timeout, pending) from None
-            raise
+            # The timeout bounds the whole request: connecting (or reconnecting), the reply
+            # subscription and the publish, not only the wait for the reply.
+            deadline = asyncio.timeout(limit)
+            try:
+                async with deadline:
+                    await self._send(pending, route, payload, options)
+                    return await future
+            except TimeoutError:
+                if deadline.expired():
+                    raise self._timeout_error(pattern, limit, pending) from None
+                raise
         finally:
             self._pending.pop(request_id, None)
+
+    def _expire(self, pending: _Pending, pattern: Any, timeout: float) -> None:
+        future = pending.future
+        if future is not None and not future.done():
+            future.set_exception(self._timeout_error(pattern, timeout, pending))
 
     async def _request_stream(
         self, pattern: Any, data: Any, timeout: float | None
