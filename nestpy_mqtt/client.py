@@ -126,8 +126,8 @@ class ClientMqtt(ClientProxy):
         return data, None
 
     def _request_options(self, options: Any, timeout: float | None) -> Any:
-        # MQTT 5: the request expires at the broker (and, Message Expiry Interval counting down
-        # while it waits there, at the service) when its caller stops waiting.
+        # MQTT 5: the broker discards the request (queued for a slow or offline service) once
+        # its caller has stopped waiting for the reply.
         if not self._properties.enabled or timeout is None or not math.isfinite(timeout):
             return options
         record: MqttRecordOptions = options or _NO_OPTIONS
