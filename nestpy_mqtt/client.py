@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from paho.mqtt.properties import Properties
 
 from nestpy.microservices.client_proxy import ClientProxy
 from nestpy.microservices.exceptions import ConnectionLostError
 from nestpy_mqtt.connection import MqttConnection
 from nestpy_mqtt.options import MqttOptions
-from nestpy_mqtt.properties import PublishPropertiesFactory
+from nestpy_mqtt.properties import PublishPropertiesFactory, snake_case
 from nestpy_mqtt.record_builder import MqttRecord, MqttRecordOptions
 from nestpy_mqtt.status import StatusStream
 from nestpy_mqtt.topics import reply_topic
@@ -22,6 +26,32 @@ if TYPE_CHECKING:
 logger = logging.getLogger("nestpy.mqtt.client")
 
 _NO_OPTIONS = MqttRecordOptions()
+_MAX_EXPIRY = 0xFFFFFFFF  # MQTT 5's Message Expiry Interval is a four-byte integer
+
+
+class _PackedProperties(Properties):
+    """PUBLISH properties packed once: paho packs them again on every publish (5 us each)."""
+
+    def __init__(self, source: Properties) -> None:
+        super().__init__(source.packetType)  # type: ignore[no-untyped-call]
+        for name in source.names:
+            attr = name.replace(" ", "")
+            if hasattr(source, attr):
+                setattr(self, attr, getattr(source, attr))
+        object.__setattr__(self, "_packed", source.pack())  # type: ignore[no-untyped-call]
+
+    def pack(self) -> bytes:
+        packed: bytes = self.__dict__["_packed"]
+        return packed
+
+
+@dataclass(frozen=True, slots=True)
+class _RequestOptions:
+    """A request's publish options with its PUBLISH properties built (MQTT 5 expiry)."""
+
+    qos: int
+    retain: bool
+    properties: Properties | None
 
 
 class ClientMqtt(ClientProxy):
@@ -29,7 +59,10 @@ class ClientMqtt(ClientProxy):
 
     Unlike Nest 12's stock client, it subscribes ``<pattern>/reply`` once, at the first request
     on a pattern, and keeps the subscription: no subscribe/unsubscribe per request. When the
-    connection drops, pending requests fail with ``ConnectionLostError`` instead of hanging.
+    connection drops, the requests already sent fail with ``ConnectionLostError`` instead of
+    hanging; requests not sent yet wait for the reconnection, within their timeout. With MQTT 5
+    a request carries a Message Expiry Interval of its timeout (rounded up to whole seconds),
+    so that the broker drops it once nobody waits for the reply.
     """
 
     def __init__(self, options: MqttOptions | None = None) -> None:
@@ -43,6 +76,7 @@ class ClientMqtt(ClientProxy):
         self._reply_subscriptions: dict[str, asyncio.Future[int]] = {}
         self._subscribed_routes: set[str] = set()  # reply subscriptions granted (fast path)
         self._connecting: asyncio.Future[None] | None = None
+        self._expiry_properties: dict[int, Properties | None] = {}
 
     @property
     def status(self) -> StatusStream:
@@ -74,16 +108,53 @@ class ClientMqtt(ClientProxy):
                 ConnectionLostError(
                     f"Connection to {self.options.url} lost while waiting for a reply ({error}); "
                     "the request may or may not have been handled."
-                )
+                ),
+                sent_only=True,
             )
 
     def _on_message(self, message: mqtt.MQTTMessage) -> None:
-        self.handle_response(message.payload)
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            logger.warning("Dropped a reply on a topic that is not UTF-8: %r", message._topic)
+            return
+        self.handle_response(message.payload, topic)
 
     def _unpack_record(self, data: Any) -> tuple[Any, Any]:
         if isinstance(data, MqttRecord):
             return data.data, data.options
         return data, None
+
+    def _request_options(self, options: Any, timeout: float | None) -> Any:
+        # MQTT 5: the broker discards the request (queued for a slow or offline service) once
+        # its caller has stopped waiting for the reply.
+        if not self._properties.enabled or timeout is None or not math.isfinite(timeout):
+            return options
+        record: MqttRecordOptions = options or _NO_OPTIONS
+        expiry = min(max(1, math.ceil(timeout)), _MAX_EXPIRY)
+        if record.properties:
+            values = record.properties
+            if any(
+                snake_case(k) == "message_expiry_interval" and v is not None
+                for k, v in values.items()
+            ):
+                return options  # the caller's own expiry wins
+            properties = self._properties.build({**values, "message_expiry_interval": expiry})
+        elif expiry in self._expiry_properties:
+            properties = self._expiry_properties[expiry]
+        else:
+            built = self._properties.build({"message_expiry_interval": expiry})
+            properties = _PackedProperties(built) if built is not None else None
+            if len(self._expiry_properties) < 64:  # a few distinct timeouts in practice
+                self._expiry_properties[expiry] = properties
+        return _RequestOptions(record.qos or 0, bool(record.retain), properties)
+
+    def _unsent_reason(self) -> str | None:
+        if not self._connection.is_connected:
+            error = self._connection.last_error
+            cause = f" (last error: {error})" if error is not None else ""
+            return f"the client is not connected to {self.options.url}{cause}"
+        return "the broker has not acknowledged the reply subscription yet"
 
     async def _ensure_connected(self) -> None:
         if self._connection.is_connected:
@@ -115,6 +186,14 @@ class ClientMqtt(ClientProxy):
             self._subscribed_routes.add(route)
 
     def _publish(self, route: str, payload: bytes, options: Any) -> asyncio.Future[None] | None:
+        if type(options) is _RequestOptions:
+            return self._connection.publish(
+                route,
+                payload,
+                qos=options.qos,
+                retain=options.retain,
+                properties=options.properties,
+            )
         record: MqttRecordOptions = options or _NO_OPTIONS
         return self._connection.publish(
             route,
@@ -125,8 +204,11 @@ class ClientMqtt(ClientProxy):
         )
 
     def _publish_now(self, route: str, payload: bytes, options: Any) -> bool:
-        # Connected and the reply subscription granted: publish without a coroutine.
+        # Connected and the reply subscription granted: publish without a coroutine. A QoS 1
+        # or 2 request takes the slow path, which waits for its acknowledgement.
         if route not in self._subscribed_routes or not self._connection.is_connected:
+            return False
+        if options is not None and options.qos:
             return False
         self._publish(route, payload, options)
         return True
@@ -149,7 +231,11 @@ class ClientMqtt(ClientProxy):
     async def _publish_request(self, route: str, payload: bytes, options: Any) -> None:
         await self._ensure_connected()
         await self._ensure_reply_subscription(route)
-        self._publish(route, payload, options)
+        acknowledged = self._publish(route, payload, options)
+        if acknowledged is not None:
+            # QoS 1/2: a refusal (MQTT 5) fails the request at once; across a reconnect paho
+            # sends it again, so it counts as sent (a drop fails it) only once acknowledged.
+            await acknowledged
 
     async def _dispatch_event(self, route: str, payload: bytes, options: Any) -> None:
         await self._ensure_connected()

@@ -204,7 +204,8 @@ class MqttOptions(BaseSettings):
     subscribe_options: SubscribeOptionsModel = Field(default_factory=SubscribeOptionsModel)
     shared_group: str | None = None
     """Subscribe every handler as ``$share/<group>/<pattern>``."""
-    request_timeout: float | None = Field(default=None, gt=0)
+    request_timeout: float | None = Field(default=30.0, gt=0)
+    """A client's default ``send()`` timeout in seconds; ``None``: no limit (Nest has none)."""
     connect_timeout: float | None = Field(default=None, gt=0)
     """Give up connecting after this many seconds; ``None`` retries forever."""
     handshake_timeout: float = Field(default=10.0, gt=0)

@@ -2,16 +2,22 @@
 
 ``send`` returns a ``ResponseStream``: ``await`` it for the last value, or ``async for`` over it
 for every value of a streaming handler. Like Nest's cold observable, nothing is sent until it
-is awaited or iterated, and each await/iteration sends the request again. ``emit`` is hot: the
-event is published at once, and the returned future completes when the transport has sent it.
+is awaited or iterated, and each await/iteration sends the request again (a stream dropped
+unused warns, as a coroutine never awaited does). ``emit`` is hot: the event is published at
+once, and the returned future completes when the transport has sent it.
+
+Every request ends: a reply, an error, a lost connection (once it was sent) or its timeout.
+Its id is drawn from ``secrets``, and a reply is accepted only on the request's own reply
+topic when the transport says where the reply came from.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
+import math
 import secrets
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Generator
 from typing import Any
@@ -29,23 +35,36 @@ from nestpy.microservices.exceptions import (
     RpcException,
 )
 from nestpy.microservices.patterns import transform_pattern_to_route
+from nestpy.microservices.topics import reply_topic
 
 logger = logging.getLogger("nestpy.microservices.client")
 
 _END = object()
 
 
+def _new_id() -> str:
+    # 21 lowercase hex characters, the shape of Nest 12's ids, all 84 bits from the OS's
+    # CSPRNG: a party that sees other ids cannot predict the next one.
+    return secrets.token_hex(11)[1:]
+
+
 class _Pending:
     """One request waiting for its replies: a future (await) or a queue (async for)."""
 
-    __slots__ = ("future", "last", "queue")
+    __slots__ = ("future", "last", "queue", "route", "sent")
 
     def __init__(
-        self, future: asyncio.Future[Any] | None, queue: asyncio.Queue[Any] | None = None
+        self,
+        route: str,
+        future: asyncio.Future[Any] | None,
+        queue: asyncio.Queue[Any] | None = None,
     ) -> None:
+        self.route = route
         self.future = future
         self.queue = queue
         self.last: Any = None
+        self.sent = False
+        """Whether the request was handed to the transport (a lost link then fails it)."""
 
     def deliver(self, reply: IncomingResponse) -> None:
         if reply.err is not MISSING:
@@ -70,38 +89,54 @@ class _Pending:
 
 
 class ResponseStream:
-    """The reply to ``send``: awaitable (last value) and async-iterable (every value)."""
+    """The reply to ``send``: awaitable (last value) and async-iterable (every value).
 
-    __slots__ = ("_client", "_data", "_pattern", "_timeout")
+    Dropped without being awaited or iterated, it sent nothing: a ``RuntimeWarning`` says so,
+    as Python does for a coroutine never awaited.
+    """
+
+    __slots__ = ("_client", "_data", "_pattern", "_timeout", "_used")
 
     def __init__(self, client: ClientProxy, pattern: Any, data: Any, timeout: float | None):
+        self._used = False
         self._client = client
         self._pattern = pattern
         self._data = data
         self._timeout = timeout
 
     def __await__(self) -> Generator[Any, None, Any]:
+        self._used = True
         return self._client._request_last(self._pattern, self._data, self._timeout).__await__()
 
     def __aiter__(self) -> AsyncIterator[Any]:
+        self._used = True
         return self._client._request_stream(self._pattern, self._data, self._timeout)
+
+    def __del__(self) -> None:
+        if not self._used:
+            warnings.warn(
+                f"client.send({self._pattern!r}, ...) was never awaited or iterated, so nothing "
+                "was sent: write 'await client.send(...)' or 'async for value in "
+                "client.send(...)'",
+                RuntimeWarning,
+                stacklevel=1,  # no caller frame to blame: the stream was garbage-collected
+                source=self,  # with tracemalloc on, the warning shows where it was created
+            )
 
 
 class ClientProxy(ABC):
     """Base class of every transport's client.
 
     Subclasses implement ``connect``, ``close``, ``_publish_request`` and ``_dispatch_event``,
-    and pass every reply payload they receive to ``handle_response``. When the connection drops
-    with requests in flight, they call ``fail_pending`` so that no caller hangs.
+    and pass every reply payload they receive to ``handle_response`` (with the topic it came
+    on, so that a reply is accepted only on its request's reply topic). When the connection
+    drops with requests in flight, they call ``fail_pending(..., sent_only=True)``: the
+    requests already sent fail, the others wait for the reconnection within their timeout.
     """
 
     def __init__(self, *, request_timeout: float | None = None) -> None:
         self._pending: dict[str, _Pending] = {}
         self._request_timeout = request_timeout
-        # Ids are opaque strings of 21 characters, like Nest 12's: a random prefix per client
-        # and a counter, so that clients sharing a reply topic never collide.
-        self._id_prefix = secrets.token_hex(5)
-        self._counter = itertools.count(1)
 
     # -- transport hooks -----------------------------------------------------------------------
 
@@ -144,15 +179,23 @@ class ClientProxy(ABC):
         """Split a transport record (e.g. ``MqttRecord``) into data and publish options."""
         return data, None
 
+    def _request_options(self, options: Any, timeout: float | None) -> Any:
+        """The publish options of a request with this ``timeout`` (MQTT 5: its expiry)."""
+        return options
+
+    def _unsent_reason(self) -> str | None:
+        """Why a request could not be sent yet (e.g. not connected), for its timeout error."""
+        return None
+
     # -- public API ----------------------------------------------------------------------------
 
     def send(self, pattern: Any, data: Any, *, timeout: float | None = None) -> ResponseStream:
         """Send a request to the handler of ``pattern``.
 
-        ``timeout`` (seconds, default: the client's ``request_timeout``) raises
-        ``RequestTimeoutError``: it bounds the whole request when awaited (connecting included),
-        and sending plus the wait for each value when iterated. An error reply raises
-        ``RpcException`` carrying the error exactly as the service sent it.
+        ``timeout`` (seconds, default: the client's ``request_timeout``; ``math.inf``: no
+        limit) raises ``RequestTimeoutError``: it bounds the whole request when awaited
+        (connecting included), and sending plus the wait for each value when iterated. An
+        error reply raises ``RpcException`` carrying the error exactly as the service sent it.
         """
         if pattern is None or data is None:
             raise InvalidMessageError
@@ -183,78 +226,130 @@ class ClientProxy(ABC):
         """How many requests are waiting for replies."""
         return len(self._pending)
 
-    def handle_response(self, payload: bytes | bytearray) -> None:
-        """Route a reply packet to its request; unknown ids and bad packets are dropped."""
-        reply = decode_response(payload)
+    def handle_response(self, payload: bytes | bytearray, channel: str | None = None) -> None:
+        """Route a reply packet to its request; unknown ids and bad packets are dropped.
+
+        ``channel``: the topic the reply came on. When given, a reply is accepted only on its
+        request's own reply topic (``<route>/reply``), so that a party allowed to publish on
+        another reply topic cannot answer in the service's place.
+        """
+        reply = decode_response(payload, channel)
         if reply is None or not isinstance(reply.id, str):
             return
         pending = self._pending.get(reply.id)
-        if pending is not None:
-            pending.deliver(reply)
+        if pending is None:
+            return
+        if channel is not None and channel != reply_topic(pending.route):
+            logger.warning(
+                "Dropped a reply on %r to a request sent on %r (its replies come on %r): "
+                "another client may be publishing on reply topics; restrict who may publish "
+                "on them with broker ACLs",
+                channel,
+                pending.route,
+                reply_topic(pending.route),
+            )
+            return
+        pending.deliver(reply)
 
-    def fail_pending(self, exc: BaseException) -> None:
-        """Fail every pending request with ``exc`` (e.g. ``ConnectionLostError``)."""
-        pending, self._pending = self._pending, {}
-        for request in pending.values():
-            request.fail(exc)
+    def fail_pending(self, exc: BaseException, *, sent_only: bool = False) -> None:
+        """Fail pending requests with ``exc`` (e.g. ``ConnectionLostError``).
+
+        ``sent_only``: only those already handed to the transport; the others (waiting for
+        the connection or a reply subscription) go on and are sent when the link is back.
+        """
+        if not sent_only:
+            pending, self._pending = self._pending, {}
+            for request in pending.values():
+                request.fail(exc)
+            return
+        for request_id, request in list(self._pending.items()):
+            if request.sent:
+                del self._pending[request_id]
+                request.fail(exc)
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _next_id(self) -> str:
-        return f"{self._id_prefix}{next(self._counter):011x}"
-
-    def _prepare(self, pattern: Any, data: Any) -> tuple[str, str, bytes, Any]:
+    def _prepare(
+        self, pattern: Any, data: Any, timeout: float | None
+    ) -> tuple[str, str, bytes, Any]:
         data, options = self._unpack_record(data)
-        request_id = self._next_id()
+        request_id = _new_id()
+        while request_id in self._pending:  # 84 random bits: never, but a clash would misroute
+            request_id = _new_id()
         route = transform_pattern_to_route(pattern)
-        return request_id, route, encode_request(pattern, data, request_id), options
+        payload = encode_request(pattern, data, request_id)
+        return request_id, route, payload, self._request_options(options, timeout)
+
+    def _timeout_error(self, pattern: Any, timeout: float, pending: _Pending) -> Exception:
+        reason = None if pending.sent else self._unsent_reason()
+        return RequestTimeoutError(pattern, timeout, unsent_reason=reason)
+
+    async def _send(self, pending: _Pending, route: str, payload: bytes, options: Any) -> None:
+        await self._publish_request(route, payload, options)
+        pending.sent = True
 
     async def _request_last(self, pattern: Any, data: Any, timeout: float | None) -> Any:
-        request_id, route, payload, options = self._prepare(pattern, data)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = _Pending(future)
-        if timeout is None:
-            try:
-                if not self._publish_now(route, payload, options):
-                    await self._publish_request(route, payload, options)
-                return await future
-            finally:
-                self._pending.pop(request_id, None)
-        # The timeout bounds the whole request: connecting (or reconnecting), the reply
-        # subscription and the publish, not only the wait for the reply.
-        deadline = asyncio.timeout(timeout)
+        request_id, route, payload, options = self._prepare(pattern, data, timeout)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending[request_id] = pending = _Pending(route, future)
+        limit = None if timeout == math.inf else timeout
         try:
-            async with deadline:
-                if not self._publish_now(route, payload, options):
-                    await self._publish_request(route, payload, options)
+            if self._publish_now(route, payload, options):
+                # The fast path: sent already; a plain timer bounds the wait for the reply
+                # (cheaper than an asyncio.timeout() block, on the path that matters).
+                pending.sent = True
+                if limit is None:
+                    return await future
+                timer = loop.call_later(limit, self._expire, pending, pattern, limit)
+                try:
+                    return await future
+                finally:
+                    timer.cancel()
+            if limit is None:
+                await self._send(pending, route, payload, options)
                 return await future
-        except TimeoutError:
-            if deadline.expired():
-                raise RequestTimeoutError(pattern, timeout or 0) from None
-            raise
+            # The timeout bounds the whole request: connecting (or reconnecting), the reply
+            # subscription and the publish, not only the wait for the reply.
+            deadline = asyncio.timeout(limit)
+            try:
+                async with deadline:
+                    await self._send(pending, route, payload, options)
+                    return await future
+            except TimeoutError:
+                if deadline.expired():
+                    raise self._timeout_error(pattern, limit, pending) from None
+                raise
         finally:
             self._pending.pop(request_id, None)
+
+    def _expire(self, pending: _Pending, pattern: Any, timeout: float) -> None:
+        future = pending.future
+        if future is not None and not future.done():
+            future.set_exception(self._timeout_error(pattern, timeout, pending))
 
     async def _request_stream(
         self, pattern: Any, data: Any, timeout: float | None
     ) -> AsyncIterator[Any]:
-        request_id, route, payload, options = self._prepare(pattern, data)
+        request_id, route, payload, options = self._prepare(pattern, data, timeout)
         queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._pending[request_id] = _Pending(None, queue)
+        self._pending[request_id] = pending = _Pending(route, None, queue)
+        if timeout == math.inf:
+            timeout = None
         try:
             deadline = asyncio.timeout(timeout)
             try:
                 async with deadline:
-                    await self._publish_request(route, payload, options)
+                    await self._send(pending, route, payload, options)
             except TimeoutError:
                 if deadline.expired():
-                    raise RequestTimeoutError(pattern, timeout or 0) from None
+                    raise self._timeout_error(pattern, timeout or 0, pending) from None
                 raise
             while True:
                 try:
                     item = await asyncio.wait_for(queue.get(), timeout)
                 except TimeoutError:
-                    raise RequestTimeoutError(pattern, timeout or 0) from None
+                    raise self._timeout_error(pattern, timeout or 0, pending) from None
                 if item is _END:
                     return
                 if isinstance(item, BaseException):

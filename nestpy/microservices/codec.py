@@ -170,18 +170,25 @@ class IncomingResponse:
     is_disposed: bool = False
 
 
-def decode_response(payload: bytes | bytearray) -> IncomingResponse | None:
+def decode_response(
+    payload: bytes | bytearray, channel: str | None = None
+) -> IncomingResponse | None:
     """Decode a reply (Nest's ``IncomingResponseDeserializer``); None if it is not one.
 
-    Unlike Nest 11, a non-JSON reply is logged and dropped instead of crashing the client.
+    Unlike Nest 11, a non-JSON reply is logged (with its ``channel``, the topic it came on,
+    when given) and dropped instead of crashing the client.
     """
     try:
         value = json.loads(payload)
     except (ValueError, RecursionError):
-        logger.warning("Dropped a reply that is not JSON (or nested too deeply): %r", payload[:200])
+        logger.warning(
+            "Dropped a reply%s that is not JSON (or nested too deeply): %r",
+            _on(channel),
+            payload[:200],
+        )
         return None
     if not isinstance(value, dict) or "id" not in value:
-        logger.warning("Dropped a reply without an id: %r", payload[:200])
+        logger.warning("Dropped a reply%s without an id: %r", _on(channel), payload[:200])
         return None
     if "err" not in value and "response" not in value and "isDisposed" not in value:
         return IncomingResponse(value["id"], response=value, is_disposed=True)
@@ -191,3 +198,7 @@ def decode_response(payload: bytes | bytearray) -> IncomingResponse | None:
         err=value.get("err", MISSING) if value.get("err") is not None else MISSING,
         is_disposed=bool(value.get("isDisposed")),
     )
+
+
+def _on(channel: str | None) -> str:
+    return "" if channel is None else f" on {channel!r}"

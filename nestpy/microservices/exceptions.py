@@ -52,9 +52,18 @@ class ConnectionLostError(NestpyError, ConnectionError):
 class RequestTimeoutError(NestpyError, TimeoutError):
     """No complete reply arrived within the request's timeout."""
 
-    def __init__(self, pattern: Any, timeout: float) -> None:
+    def __init__(self, pattern: Any, timeout: float, *, unsent_reason: str | None = None) -> None:
         self.pattern = pattern
         self.timeout = timeout
+        self.sent = unsent_reason is None
+        """False when the request never left the client (``unsent_reason`` says why)."""
+        if unsent_reason is not None:
+            super().__init__(
+                f"No reply to {pattern!r} within {timeout:g} s: the request was never sent, "
+                f"{unsent_reason}. Raise the timeout with send(..., timeout=...) or the "
+                "client's request_timeout option to wait longer for the connection."
+            )
+            return
         super().__init__(
             f"No reply to {pattern!r} within {timeout:g} s. Is a service subscribed to this "
             "pattern and connected to the same broker? Raise the timeout with "
