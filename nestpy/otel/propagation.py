@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import propagate, trace
@@ -44,7 +45,18 @@ def mqtt_publish_patch() -> Patch | None:
         records = importlib.import_module("nestpy_mqtt.record_builder")
     except ImportError:
         return None
+    properties = importlib.import_module("nestpy_mqtt.properties")
     record_options = records.MqttRecordOptions
+
+    def with_trace(options: Any, carrier: dict[str, str]) -> Any:
+        built = options.properties
+        if built is None or isinstance(built, Mapping):  # a record's own properties
+            return _with_user_properties(options, carrier)
+        # PUBLISH properties the client built already (a request's expiry): rebuild them
+        values = properties.properties_to_dict(built)
+        values["user_properties"] = {**values.get("user_properties", {}), **carrier}
+        rebuilt = properties.to_properties(properties.PacketTypes.PUBLISH, values)
+        return dataclasses.replace(options, properties=rebuilt)
 
     def make(original: Any) -> Any:
         def _publish(self: Any, route: str, payload: bytes, options: Any) -> Any:
@@ -52,7 +64,7 @@ def mqtt_publish_patch() -> Patch | None:
                 carrier: dict[str, str] = {}
                 propagate.inject(carrier)
                 if carrier:
-                    options = _with_user_properties(options or record_options(), carrier)
+                    options = with_trace(options or record_options(), carrier)
             return original(self, route, payload, options)
 
         return _publish

@@ -76,6 +76,9 @@ async def test_page_examples_run(page: Path, docs_env: None, monkeypatch: pytest
                 value.close()
         if broker is not None:
             broker.close()
+        otel = sys.modules.get("nestpy.otel")
+        if otel is not None:  # a failing page must not leave the tracing wrappers installed
+            otel.NestpyInstrumentor().uninstrument()
 
 
 def test_site_builds_strict(tmp_path: Path) -> None:
