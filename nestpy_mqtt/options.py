@@ -15,6 +15,8 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nestpy_mqtt.ack import AckPolicy
+
 __all__ = [
     "MqttOptions",
     "SubscribeOptionsModel",
@@ -139,6 +141,9 @@ class MqttOptions(BaseSettings):
     ws_path: str | None = None
     """WebSocket path; default: the URL's path, else ``/mqtt``."""
     ws_headers: dict[str, str] | None = None
+    ack_policy: AckPolicy = AckPolicy.AFTER_HANDLER
+    """Servers: when a received QoS 1/2 message is acknowledged (``AckPolicy``); a pattern's
+    ``@MessagePattern(..., ack_policy=...)`` overrides it. Env: ``NESTPY_MQTT_ACK_POLICY``."""
 
     @model_validator(mode="before")
     @classmethod
@@ -153,6 +158,14 @@ class MqttOptions(BaseSettings):
             elif data.get("tls") is False:
                 data = {**data, "tls": None}
         return data
+
+    @field_validator("ack_policy", mode="before")
+    @classmethod
+    def _ack_policy_name(cls, value: Any) -> Any:
+        # ``MANUAL``, ``manual`` and ``after-handler`` all name a policy.
+        if isinstance(value, str) and not isinstance(value, AckPolicy):
+            return value.strip().lower().replace("-", "_")
+        return value
 
     @field_validator("protocol_version")
     @classmethod
