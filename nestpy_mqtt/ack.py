@@ -62,9 +62,10 @@ class PendingAck:
         if self._queue is not None:
             self._queue.flush()
 
-    def done(self, handled: bool) -> None:
-        """``Server.handle_packet``'s ``done``: release unless the server shut down first."""
-        if handled:
+    def done(self, outcome: int) -> None:
+        """``Server.handle_packet``'s ``done``: release unless the server shut down first
+        (``Outcome.NOT_TAKEN``, the only false outcome)."""
+        if outcome:
             self.release()
 
     def forget(self) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nestpy.microservices.patterns import route_from_channel
-from nestpy.microservices.server import DoneFn, HandlerEntry, Server
+from nestpy.microservices.server import DoneFn, HandlerEntry, Outcome, Server
 from nestpy.microservices.transports import Transport
 from nestpy_mqtt.ack import AckPolicy, PendingAck
 from nestpy_mqtt.connection import MqttConnection
@@ -171,8 +171,10 @@ class ServerMqtt(Server):
 
     @staticmethod
     def _manual_done(ack: PendingAck, topic: str) -> DoneFn:
-        def done(handled: bool) -> None:
-            if handled and not ack.released:
+        def done(outcome: Outcome) -> None:
+            if outcome is Outcome.SKIPPED:
+                ack.release()  # no handler ran, so none will call ctx.ack()
+            elif outcome and not ack.released:
                 logger.warning(
                     "The handler of a message on %r (packet id %d) finished under "
                     "AckPolicy.MANUAL without calling ctx.ack(): until it does, the "

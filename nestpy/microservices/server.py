@@ -15,6 +15,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from enum import IntEnum
 from typing import Any, ClassVar
 
 from nestpy.microservices.codec import (
@@ -40,10 +41,22 @@ _rpc_logger = logging.getLogger("nestpy.RpcExceptionsHandler")
 ReplyFn = Callable[[bytes], object]
 """Publishes one reply packet to where the request came from."""
 
-DoneFn = Callable[[bool], object]
-"""Called once when a message's handling is over: ``True`` when it was handled (replied,
-raised and answered, timed out, shed or dropped as invalid), ``False`` when the server shut
-down before handling it (a transport with acknowledgements leaves it unacknowledged)."""
+
+class Outcome(IntEnum):
+    """How a message's handling ended (what ``done`` receives); false only for NOT_TAKEN."""
+
+    NOT_TAKEN = 0
+    """The server shut down before a handler finished it: a transport with acknowledgements
+    leaves it unacknowledged, for redelivery."""
+    HANDLED = 1
+    """A handler ran: it returned, raised (the caller got the error) or timed out."""
+    SKIPPED = 2
+    """Over without a handler running: dropped (invalid, too large, expired), shed
+    (``max_backlog``), no handler for it, or its time ran out in the backlog."""
+
+
+DoneFn = Callable[[Outcome], object]
+"""Called exactly once when a message's handling is over, with its ``Outcome``."""
 
 HandlerEntry = MessageHandler | list[MessageHandler]
 
@@ -107,21 +120,37 @@ def _split(done: DoneFn | None, parts: int) -> DoneFn | None:
     """A ``done`` for each of ``parts`` jobs of one message: ``done`` runs after the last."""
     if done is None or parts == 1:
         return done
-    left = [parts, True]
+    left = [parts]
+    outcomes: set[Outcome] = set()
 
-    def part(handled: bool) -> None:
+    def part(outcome: Outcome) -> None:
         left[0] -= 1
-        left[1] = left[1] and handled
+        outcomes.add(outcome)
         if left[0] == 0:
-            done(bool(left[1]))
+            if Outcome.NOT_TAKEN in outcomes:
+                done(Outcome.NOT_TAKEN)
+            else:
+                done(Outcome.HANDLED if Outcome.HANDLED in outcomes else Outcome.SKIPPED)
 
     return part
 
 
-def _finish(done: DoneFn | None, handled: bool = True) -> None:
+def _answer(done: DoneFn | None, reply: ReplyFn) -> ReplyFn:
+    """``reply`` that reports ``done`` before sending the last packet of a request."""
+    if done is None:
+        return reply
+
+    def last(message: bytes) -> None:
+        _finish(done)
+        reply(message)
+
+    return last
+
+
+def _finish(done: DoneFn | None, outcome: Outcome = Outcome.HANDLED) -> None:
     if done is not None:
         try:
-            done(handled)
+            done(outcome)
         except Exception:
             logger.exception("A message's completion callback failed")
 
@@ -133,17 +162,32 @@ class _Job:
 
     def __init__(
         self,
-        run: Callable[[float], Coroutine[Any, Any, None]],
+        run: Callable[[_Job], Coroutine[Any, Any, Outcome | None]],
         packet: IncomingRequest,
         done: DoneFn | None,
         received: float,
         expires: float | None,
     ) -> None:
-        self.run = run  # called with the loop time the message was received
+        self.run = run
         self.packet = packet
         self.done = done
-        self.received = received
+        self.received = received  # the loop time the message arrived
         self.expires = expires  # loop time after which nobody wants it (MQTT 5 expiry)
+
+    def settle(self, outcome: Outcome = Outcome.HANDLED) -> None:
+        """Report the outcome (once; later calls do nothing)."""
+        done, self.done = self.done, None
+        _finish(done, outcome)
+
+    def answer(self, reply: ReplyFn) -> ReplyFn:
+        """``reply`` for the last packet of a request: settles first, so that a transport's
+        acknowledgement leaves in the same write as the reply, ahead of it."""
+
+        def last(message: bytes) -> None:
+            self.settle()
+            reply(message)
+
+        return last
 
 
 class _Throttled:
@@ -207,7 +251,7 @@ class Server(ABC):
             )
             raise ValueError(msg)
         self._entries: dict[str, HandlerEntry] = {}
-        self._tasks: dict[asyncio.Task[None], _Job] = {}
+        self._tasks: dict[asyncio.Task[Outcome | None], _Job] = {}
         self._backlog: deque[_Job] = deque()
         self._max_concurrency = max_concurrency
         self.max_backlog = max_backlog
@@ -263,17 +307,17 @@ class Server(ABC):
     async def drain(self, timeout: float | None) -> int:
         """Wait for in-flight handlers, at most ``timeout`` seconds; returns how many were left.
 
-        Messages still in the backlog are not run (their ``done`` gets ``False``). Handlers
+        Messages still in the backlog are not run (their ``done`` gets ``NOT_TAKEN``). Handlers
         still running then are cancelled, and their callers get an error reply
         (``SHUTDOWN_MESSAGE``) instead of waiting for their own timeout.
         """
         backlog, self._backlog = self._backlog, deque()
         for job in backlog:
-            _finish(job.done, handled=False)
+            _finish(job.done, Outcome.NOT_TAKEN)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
         for job in self._backlog:  # queued meanwhile by handlers still finishing
-            _finish(job.done, handled=False)
+            _finish(job.done, Outcome.NOT_TAKEN)
         self._backlog.clear()
         left = len(self._tasks)
         if left:
@@ -304,7 +348,7 @@ class Server(ABC):
         """
         if not self._accepting:
             logger.warning("Shutting down: a message on %r was not taken", channel)
-            _finish(done, handled=False)
+            _finish(done, Outcome.NOT_TAKEN)
             return
         limit = self.max_payload_bytes
         if limit is not None and len(payload) > limit:
@@ -315,7 +359,7 @@ class Server(ABC):
                 len(payload),
                 limit,
             )
-            _finish(done)
+            _finish(done, Outcome.SKIPPED)
             return
         handed_off = False
         try:
@@ -323,11 +367,11 @@ class Server(ABC):
                 packet = decode_request(payload, channel)
             except RecursionError:
                 logger.warning("Dropped a message on %r: its JSON is nested too deeply", channel)
-                _finish(done)
+                _finish(done, Outcome.SKIPPED)
                 return
             except InvalidUtf8Error as exc:
                 self._invalid_utf8(channel, exc, reply)
-                _finish(done)
+                _finish(done, Outcome.SKIPPED)
                 return
             route = route_from_channel(channel)
             entry = self.get_handler(route)
@@ -336,10 +380,10 @@ class Server(ABC):
                 self._handle_event(route, entry, packet, context, done, expires_in)
             elif entry is None:
                 reply(encode_no_handler(packet.id))
-                _finish(done)
+                _finish(done, Outcome.SKIPPED)
             elif isinstance(entry, list):
                 self._spawn(
-                    lambda t: self._run_event_request(entry, packet, context, reply, t),
+                    lambda job: self._run_event_request(entry, packet, context, reply, job),
                     packet,
                     done,
                     expires_in,
@@ -349,7 +393,7 @@ class Server(ABC):
                 self._reply_inline(entry, packet, context, reply, done)
             else:
                 self._spawn(
-                    lambda t: self._run_request(entry, packet, context, reply, t),
+                    lambda job: self._run_request(entry, packet, context, reply, job),
                     packet,
                     done,
                     expires_in,
@@ -358,7 +402,7 @@ class Server(ABC):
         except Exception:
             logger.exception("Dropped a message on %r that could not be handled", channel)
             if not handed_off:
-                _finish(done)
+                _finish(done, Outcome.SKIPPED)
 
     @staticmethod
     def _invalid_utf8(channel: str, exc: InvalidUtf8Error, reply: ReplyFn) -> None:
@@ -387,13 +431,14 @@ class Server(ABC):
         try:
             result = handler.call_inline(packet.data, ctx)
             if inspect.isgenerator(result):
-                self._send_sync_stream(result, packet, reply, handler)
-                _finish(done)
+                self._send_sync_stream(result, packet, reply, handler, _answer(done, reply))
                 return
             if inspect.isawaitable(result):
                 # The handler has run already: this job is never shed.
                 self._spawn(
-                    lambda _t: self._send_result(result, packet, reply, handler),
+                    lambda job: self._send_result(
+                        result, packet, reply, handler, job.answer(reply)
+                    ),
                     packet,
                     done,
                     None,
@@ -405,8 +450,8 @@ class Server(ABC):
         except Exception as exc:
             err = _handler_error(exc, handler, packet)
             message = encode_response(packet.id, err=err, is_disposed=True)
+        _finish(done)  # the handler has returned: acknowledged in the reply's write, ahead
         reply(message)
-        _finish(done)
 
     def _timeout_of(self, handler: MessageHandler) -> float | None:
         return handler.timeout if handler.timeout is not None else self.handler_timeout
@@ -417,62 +462,87 @@ class Server(ABC):
         packet: IncomingRequest,
         ctx: BaseRpcContext,
         reply: ReplyFn,
-        received: float,
-    ) -> None:
+        job: _Job,
+    ) -> Outcome | None:
         timeout = self._timeout_of(handler)
-        deadline = None if timeout is None else received + timeout
+        deadline = None if timeout is None else job.received + timeout
+        if deadline is not None and asyncio.get_running_loop().time() >= deadline:
+            # Its whole time went waiting in the backlog: the caller is answered, not run.
+            job.settle(Outcome.SKIPPED)
+            self._timed_out(handler, packet, reply, timeout, " waiting for a free handler slot")
+            return Outcome.SKIPPED
+        last = job.answer(reply)
         try:
-            if deadline is not None and asyncio.get_running_loop().time() >= deadline:
-                raise TimeoutError  # waited its whole time in the backlog: not run
             async with asyncio.timeout_at(deadline):
                 try:
                     result = await handler.invoke(packet.data, ctx, packet.pattern)
                 except Exception as exc:
                     err = _handler_error(exc, handler, packet)
-                    reply(encode_response(packet.id, err=err, is_disposed=True))
-                    return
-                await self._send_result(result, packet, reply, handler)
+                    last(encode_response(packet.id, err=err, is_disposed=True))
+                    return None
+                await self._send_result(result, packet, reply, handler, last)
         except TimeoutError:
-            message = f"Handler timed out after {timeout:g} s"
-            logger.warning("%s: %s (request %r)", handler.method_name, message, packet.id)
-            error = error_payload(RpcException(message))
-            reply(encode_response(packet.id, err=error, is_disposed=True))
+            self._timed_out(handler, packet, last, timeout, "")
         except asyncio.CancelledError:
             if not self._accepting:  # abandoned by drain(): tell the caller
                 error = error_payload(RpcException(SHUTDOWN_MESSAGE))
                 reply(encode_response(packet.id, err=error, is_disposed=True))
             raise
+        return None
+
+    @staticmethod
+    def _timed_out(
+        handler: MessageHandler,
+        packet: IncomingRequest,
+        reply: ReplyFn,
+        timeout: float | None,
+        where: str,
+    ) -> None:
+        message = f"Handler timed out after {timeout:g} s"
+        logger.warning("%s: %s%s (request %r)", handler.method_name, message, where, packet.id)
+        error = error_payload(RpcException(message))
+        reply(encode_response(packet.id, err=error, is_disposed=True))
 
     async def _send_result(
-        self, result: Any, packet: IncomingRequest, reply: ReplyFn, handler: MessageHandler
+        self,
+        result: Any,
+        packet: IncomingRequest,
+        reply: ReplyFn,
+        handler: MessageHandler,
+        last: ReplyFn,
     ) -> None:
+        """Send a handler's result: ``reply`` for stream values, ``last`` for the final packet."""
         request_id = packet.id
         try:
             if inspect.isawaitable(result):
                 result = await result
             if isinstance(result, AsyncIterator):
-                await self._send_async_stream(result, request_id, reply)
+                await self._send_async_stream(result, request_id, reply, last)
             elif inspect.isgenerator(result):
-                self._send_sync_stream(result, packet, reply, handler)
+                self._send_sync_stream(result, packet, reply, handler, last)
             else:
-                reply(encode_response(request_id, response=result, is_disposed=True))
+                last(encode_response(request_id, response=result, is_disposed=True))
         except Exception as exc:
             err = _handler_error(exc, handler, packet)
-            reply(encode_response(request_id, err=err, is_disposed=True))
+            last(encode_response(request_id, err=err, is_disposed=True))
 
     @staticmethod
     async def _send_async_stream(
-        stream: AsyncIterator[Any], request_id: Any, reply: ReplyFn
+        stream: AsyncIterator[Any], request_id: Any, reply: ReplyFn, last: ReplyFn
     ) -> None:
         # Each value goes out as it is produced; completion is a separate packet, exactly as
         # Nest sends an asynchronous observable.
         async for value in stream:
             reply(encode_response(request_id, response=value))
-        reply(encode_response(request_id, is_disposed=True))
+        last(encode_response(request_id, is_disposed=True))
 
     @staticmethod
     def _send_sync_stream(
-        stream: Iterator[Any], packet: IncomingRequest, reply: ReplyFn, handler: MessageHandler
+        stream: Iterator[Any],
+        packet: IncomingRequest,
+        reply: ReplyFn,
+        handler: MessageHandler,
+        last: ReplyFn,
     ) -> None:
         # A generator is Nest's synchronous ``from([...])``: isDisposed rides on the last value.
         # Each value is held back until the next one exists; if the generator raises, the held
@@ -481,7 +551,7 @@ class Server(ABC):
         sentinel = object()
         previous = next(stream, sentinel)  # an error here is the caller's to send
         if previous is sentinel:
-            reply(encode_response(request_id, is_disposed=True))
+            last(encode_response(request_id, is_disposed=True))
             return
         try:
             for value in stream:
@@ -490,9 +560,9 @@ class Server(ABC):
         except Exception as exc:
             reply(encode_response(request_id, response=previous))
             err = _handler_error(exc, handler, packet)
-            reply(encode_response(request_id, err=err, is_disposed=True))
+            last(encode_response(request_id, err=err, is_disposed=True))
             return
-        reply(encode_response(request_id, response=previous, is_disposed=True))
+        last(encode_response(request_id, response=previous, is_disposed=True))
 
     def _handle_event(
         self,
@@ -505,7 +575,7 @@ class Server(ABC):
     ) -> None:
         if entry is None:
             logger.error(no_event_handler_message(route))
-            _finish(done)
+            _finish(done, Outcome.SKIPPED)
             return
         handlers = entry if isinstance(entry, list) else [entry]
         spawned = [h for h in handlers if not h.is_inline]
@@ -521,7 +591,7 @@ class Server(ABC):
             return
         for handler in spawned:
             self._spawn(
-                lambda t, h=handler: self._run_event(h, packet, ctx, t),  # type: ignore[misc]
+                lambda job, h=handler: self._run_event(h, packet, ctx, job),  # type: ignore[misc]
                 packet,
                 part,
                 expires_in,
@@ -529,13 +599,27 @@ class Server(ABC):
             )
 
     async def _run_event(
-        self, handler: MessageHandler, packet: IncomingRequest, ctx: Any, received: float
-    ) -> None:
+        self,
+        handler: MessageHandler,
+        packet: IncomingRequest,
+        ctx: Any,
+        job: _Job,
+        *,
+        settle: bool = True,
+    ) -> Outcome | None:
         timeout = self._timeout_of(handler)
-        deadline = None if timeout is None else received + timeout
+        deadline = None if timeout is None else job.received + timeout
+        if deadline is not None and asyncio.get_running_loop().time() >= deadline:
+            logger.warning(
+                "Event handler %s not run: the event waited %g s (its timeout) for a free "
+                "handler slot",
+                handler.method_name,
+                timeout,
+            )
+            if settle:
+                job.settle(Outcome.SKIPPED)
+            return Outcome.SKIPPED
         try:
-            if deadline is not None and asyncio.get_running_loop().time() >= deadline:
-                raise TimeoutError  # waited its whole time in the backlog: not run
             async with asyncio.timeout_at(deadline):
                 result = await handler.invoke(packet.data, ctx, packet.pattern)
                 if isinstance(result, AsyncIterator):
@@ -547,6 +631,9 @@ class Server(ABC):
             logger.warning("Event handler %s timed out after %g s", handler.method_name, timeout)
         except Exception as exc:
             _event_failed(handler, packet, exc)
+        if settle:  # now, not in a later loop iteration: the acknowledgement leaves sooner
+            job.settle()
+        return None
 
     async def _run_event_request(
         self,
@@ -554,17 +641,19 @@ class Server(ABC):
         packet: IncomingRequest,
         ctx: Any,
         reply: ReplyFn,
-        received: float,
+        job: _Job,
     ) -> None:
         # A request that reaches event handlers completes with no value, as in Nest.
-        await asyncio.gather(*(self._run_event(h, packet, ctx, received) for h in handlers))
-        reply(encode_response(packet.id, is_disposed=True))
+        await asyncio.gather(
+            *(self._run_event(h, packet, ctx, job, settle=False) for h in handlers)
+        )
+        job.answer(reply)(encode_response(packet.id, is_disposed=True))
 
     # -- concurrency ---------------------------------------------------------------------------
 
     def _spawn(
         self,
-        run: Callable[[float], Coroutine[Any, Any, None]],
+        run: Callable[[_Job], Coroutine[Any, Any, Outcome | None]],
         packet: IncomingRequest,
         done: DoneFn | None,
         expires_in: float | None,
@@ -582,7 +671,7 @@ class Server(ABC):
             backlog = self.max_backlog
             if backlog is not None and len(self._backlog) >= backlog and sheddable:
                 self._shed(packet, reply)
-                _finish(done)
+                _finish(done, Outcome.SKIPPED)
                 return
             self._backlog.append(job)
             return
@@ -597,14 +686,18 @@ class Server(ABC):
         reply(encode_response(packet.id, err=error, is_disposed=True))
 
     def _start(self, job: _Job) -> None:
-        task = asyncio.get_running_loop().create_task(job.run(job.received))
+        task = asyncio.get_running_loop().create_task(job.run(job))
         self._tasks[task] = job
         task.add_done_callback(self._job_done)
 
-    def _job_done(self, task: asyncio.Task[None]) -> None:
+    def _job_done(self, task: asyncio.Task[Outcome | None]) -> None:
         job = self._tasks.pop(task, None)
         if job is not None and job.done is not None:
-            _finish(job.done, handled=not task.cancelled())
+            if task.cancelled():
+                outcome = Outcome.NOT_TAKEN
+            else:
+                outcome = (None if task.exception() else task.result()) or Outcome.HANDLED
+            job.settle(outcome)
         self._start_waiting()
 
     def _start_waiting(self) -> None:
@@ -615,6 +708,6 @@ class Server(ABC):
             if job.expires is not None and asyncio.get_running_loop().time() >= job.expires:
                 packet = job.packet
                 self._expired_log.report(f"pattern {packet.pattern!r}, request id {packet.id!r}")
-                _finish(job.done)
+                _finish(job.done, Outcome.SKIPPED)
                 continue
             self._start(job)

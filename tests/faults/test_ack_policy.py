@@ -185,6 +185,17 @@ async def test_manual_policy_acknowledges_when_the_handler_says_so(
     assert len(acks_of(log_broker, controller)) == len(before) + 1
 
 
+async def test_manual_message_no_handler_runs_for_is_acknowledged(
+    controller: AckController, sniffer: Sniffer, log_broker: MosquittoBroker
+) -> None:
+    """Dropped before any handler ran (here: not valid UTF-8): nobody could call ctx.ack(), so
+    nestpy acknowledges it rather than hold back every later acknowledgement."""
+    before = acks_of(log_broker, controller)
+    await sniffer.publish("acks/manual", b'{"pattern":"acks/manual","data":"\xff"}')
+    await eventually(lambda: len(acks_of(log_broker, controller)) == len(before) + 1)
+    assert controller.started == []
+
+
 async def test_qos2_pubrec_waits_for_the_handler(
     controller: AckController, sniffer: Sniffer, log_broker: MosquittoBroker
 ) -> None:

@@ -14,7 +14,7 @@ import pytest
 from nestpy.microservices import RpcException
 from nestpy.microservices.context import BaseRpcContext
 from nestpy.microservices.handler import MessageHandler
-from nestpy.microservices.server import Server
+from nestpy.microservices.server import Outcome, Server
 
 
 class BareServer(Server):
@@ -35,10 +35,10 @@ def event(pattern: str, data: Any) -> bytes:
 
 class Done:
     def __init__(self) -> None:
-        self.calls: dict[str, list[bool]] = {}
+        self.calls: dict[str, list[Outcome]] = {}
 
     def __call__(self, name: str) -> Any:
-        return lambda handled: self.calls.setdefault(name, []).append(handled)
+        return lambda outcome: self.calls.setdefault(name, []).append(outcome)
 
 
 async def until(check: Any) -> None:
@@ -79,12 +79,13 @@ async def test_done_is_called_once_per_outcome() -> None:
     send("inline", request("inline", 1, "i"))
     send("unknown", request("unknown", 1, "u"), "nowhere")
     send("bad", b'{"pattern":"held","data":"\xff","id":"b"}', "held")
-    assert done.calls == {"inline": [True], "unknown": [True], "bad": [True]}
+    handled, skipped = Outcome.HANDLED, Outcome.SKIPPED
+    assert done.calls == {"inline": [handled], "unknown": [skipped], "bad": [skipped]}
     send("slow", request("slow", 1, "s"))  # times out
     send("held", request("held", 1, "h"))  # second slot
     send("waiting", request("held", 2, "w"), "held")  # backlog
     send("shed", request("held", 3, "x"), "held")  # over max_backlog
-    assert done.calls["shed"] == [True]
+    assert done.calls["shed"] == [skipped]
     assert b"Service overloaded" in replies[-1]
     await until(lambda: "slow" in done.calls)
     assert "waiting" not in done.calls  # started once "slow" freed a slot, still running
@@ -94,7 +95,8 @@ async def test_done_is_called_once_per_outcome() -> None:
     send("ev", event("ev", 1))  # two handlers, one done
     await until(lambda: "ev" in done.calls)
     await asyncio.sleep(0.01)
-    assert all(calls == [True] for calls in done.calls.values())
+    for name in ("slow", "held", "waiting", "boom", "ev"):
+        assert done.calls[name] == [handled], name
 
 
 async def test_messages_never_run_get_done_false_at_shutdown() -> None:
@@ -112,7 +114,8 @@ async def test_messages_never_run_get_done_false_at_shutdown() -> None:
     server.stop_accepting()
     server.handle_packet("held", request("held", 1, "late"), BaseRpcContext(), len, done("late"))
     assert await server.drain(0.05) == 1
-    assert done.calls == {"queued": [False], "late": [False], "running": [False]}
+    not_taken = [Outcome.NOT_TAKEN]
+    assert done.calls == {"queued": not_taken, "late": not_taken, "running": not_taken}
 
 
 async def test_unhandled_exception_is_logged_with_pattern_and_request_id(
