@@ -7,6 +7,7 @@ paho-free: ``AckQueue`` is given a function that sends the acknowledgement of ``
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -55,12 +56,17 @@ class PendingAck:
         self.released = False
 
     def release(self) -> None:
-        """Let the acknowledgement go (after those of earlier messages). Idempotent."""
+        """Let the acknowledgement go (after those of earlier messages). Idempotent; from
+        another thread (a ``run_in_thread`` handler) it is handed to the event loop."""
+        queue = self._queue
+        if queue is not None and queue.loop is not None and not _on(queue.loop):
+            queue.loop.call_soon_threadsafe(self.release)
+            return
         if self.released:
             return
         self.released = True
-        if self._queue is not None:
-            self._queue.flush()
+        if queue is not None:
+            queue.flush()
 
     def done(self, outcome: int) -> None:
         """``Server.handle_packet``'s ``done``: release unless the server shut down first
@@ -73,6 +79,13 @@ class PendingAck:
         self._queue = None
 
 
+def _on(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
 class AckQueue:
     """Sends acknowledgements in arrival order, each once its message is released.
 
@@ -81,8 +94,10 @@ class AckQueue:
     so that a late one cannot acknowledge the new copy before it is handled.
     """
 
-    def __init__(self, send: SendAck) -> None:
+    def __init__(self, send: SendAck, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._send = send
+        self.loop = loop
+        """The loop ``send`` must run on (releases from other threads are moved there)."""
         self._pending: deque[PendingAck] = deque()
 
     def __len__(self) -> int:

@@ -289,7 +289,7 @@ class MqttConnection:
     def _create_client(self, loop: asyncio.AbstractEventLoop) -> None:
         client = build_client(self.options, self.client_id, manual_ack=self._manual_ack)
         if self._manual_ack:
-            self.acks = AckQueue(lambda mid, qos: self._send_ack(client, mid, qos))
+            self.acks = AckQueue(lambda mid, qos: self._send_ack(client, mid, qos), loop)
         mqtt5 = self.options.protocol_version == 5
         bridge = LoopBridge(loop, client, mqtt5=mqtt5)
         bridge.attach(client)

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -68,6 +69,11 @@ class AckController:
     @EventPattern("acks/receipt", qos=1, ack_policy=AckPolicy.ON_RECEIPT)
     async def receipt(self, data: Any, ctx: Annotated[MqttContext, Ctx()]) -> None:
         await self._held(data, ctx)
+
+    @EventPattern("acks/thread", qos=1, ack_policy=AckPolicy.MANUAL, run_in_thread=True)
+    def threaded(self, data: Any, ctx: Annotated[MqttContext, Ctx()]) -> None:
+        self.started.append((threading.get_ident(), ctx.get_packet().mid))
+        ctx.ack()  # from a worker thread: handed to the event loop
 
     @EventPattern("acks/manual", qos=1, ack_policy="manual")
     async def manual(self, data: Any, ctx: Annotated[MqttContext, Ctx()]) -> None:
@@ -183,6 +189,21 @@ async def test_manual_policy_acknowledges_when_the_handler_says_so(
     await eventually(lambda: len(acks_of(log_broker, controller)) == len(before) + 1)
     await settle()
     assert len(acks_of(log_broker, controller)) == len(before) + 1
+
+
+async def test_manual_ack_from_a_thread(
+    controller: AckController,
+    sniffer: Sniffer,
+    log_broker: MosquittoBroker,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    before = acks_of(log_broker, controller)
+    await sniffer.publish("acks/thread", encode_event("acks/thread", "t"))
+    await eventually(lambda: len(acks_of(log_broker, controller)) == len(before) + 1)
+    [(thread, _)] = controller.started
+    assert thread != threading.get_ident()
+    assert "without calling ctx.ack()" not in caplog.text
 
 
 async def test_manual_message_no_handler_runs_for_is_acknowledged(
