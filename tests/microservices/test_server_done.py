@@ -87,7 +87,7 @@ async def test_done_is_called_once_per_outcome() -> None:
     send("shed", request("held", 3, "x"), "held")  # over max_backlog
     assert done.calls["shed"] == [skipped]
     assert b"Service overloaded" in replies[-1]
-    await until(lambda: "slow" in done.calls)
+    await until(lambda: "slow" in done.calls and server.backlog_size == 0)
     assert "waiting" not in done.calls  # started once "slow" freed a slot, still running
     send("boom", request("boom", 1, "o"))  # backlog again
     gate.set()
