@@ -8,6 +8,8 @@ The workload, identical for every implementation (Nest's wire format, MQTT 3.1.1
 * events: ``{"pattern":"counted","data":{"numbers":[1,2,3],"sent":T}}`` on topic ``counted``
   (QoS 0), emitted as fast as the client can in batches of ``--c``; ``T`` is the sender's
   ``time.monotonic()``, so the service can record the one-way latency.
+* ``--qos 1``: requests and events are published, and the service subscribes, with QoS 1
+  (replies stay QoS 0, as in Nest).
 * ``count/<worker>`` (a request): the worker answers with what it has counted, and resets.
 
 Each service runs in its own process(es), started by the driver with ``--serve``; it prints
@@ -57,6 +59,9 @@ def parse_args(
     parser.add_argument("--n", type=int, default=None, help="timed messages (default 20k/50k)")
     parser.add_argument("--c", type=int, default=64, help="requests in flight / emit batch")
     parser.add_argument("--protocol", type=int, choices=(4, 5), default=4, help="MQTT version")
+    parser.add_argument(
+        "--qos", type=int, choices=(0, 1), default=0, help="QoS of requests and events"
+    )
     parser.add_argument("--workers", type=int, default=1, help="service processes (shared group)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed messages first")
     parser.add_argument("--timeout", type=float, default=120.0, help="give up after (s)")
@@ -104,6 +109,8 @@ def result(
     }
     if args.protocol != 4:
         out["protocol"] = args.protocol
+    if getattr(args, "qos", 0):
+        out["qos"] = args.qos
     if args.workers != 1:
         out["workers"] = args.workers
     out.update(extra)
@@ -138,6 +145,8 @@ def service_argv(
         args.host,
         "--protocol",
         str(args.protocol),
+        "--qos",
+        str(getattr(args, "qos", 0)),
         "--workers",
         str(args.workers),
         "--worker-index",

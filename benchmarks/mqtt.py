@@ -29,7 +29,7 @@ from nestpy.microservices import (
     Transport,
     create_microservice,
 )
-from nestpy_mqtt import MqttOptions
+from nestpy_mqtt import AckPolicy, MqttContext, MqttOptions, MqttRecordBuilder
 
 IMPL = "nestpy"
 
@@ -41,15 +41,25 @@ def options(args: argparse.Namespace, *, service: bool) -> MqttOptions:
         url=f"mqtt://{args.host}:{args.port}",
         protocol_version=args.protocol,
         shared_group=group,
+        subscribe_options={"qos": args.qos if service else 0},
+        ack_policy=args.ack_policy,
     )
 
 
 HANDLERS = ("def", "thread", "async")
 
 
-def sum_handler(kind: str) -> Any:
+def sum_handler(kind: str, manual_ack: bool = False) -> Any:
     """The ``sum`` handler as a plain ``def`` (run on the loop), a ``def`` with
-    ``run_in_thread=True``, or an ``async def``."""
+    ``run_in_thread=True``, or an ``async def``; with ``manual_ack`` a ``def`` that calls
+    ``ctx.ack()`` (``--ack-policy manual``)."""
+    if manual_ack:
+
+        def sum_ack(self: Any, numbers: list[int], ctx: MqttContext) -> int:
+            ctx.ack()
+            return sum(numbers)
+
+        return MessagePattern(common.SUM)(sum_ack)
     if kind == "async":
 
         async def sum_async(self: Any, numbers: list[int]) -> int:
@@ -63,17 +73,25 @@ def sum_handler(kind: str) -> Any:
     return MessagePattern(common.SUM, run_in_thread=kind == "thread")(sum_def)
 
 
-def build_module(worker: int, handler: str = "def") -> type[Any]:
+def build_module(worker: int, handler: str = "def", manual_ack: bool = False) -> type[Any]:
     """The service's module: the README's ``sum`` handler, an event counter, a count query."""
     stats = common.EventStats()
 
     @Controller()
     class BenchController:
-        sum = sum_handler(handler)
+        sum = sum_handler(handler, manual_ack)
 
-        @EventPattern(common.EVENT)
-        def counted(self, data: dict[str, Any]) -> None:
-            stats.record(data)
+        if manual_ack:
+
+            @EventPattern(common.EVENT)
+            def counted(self, data: dict[str, Any], ctx: MqttContext) -> None:
+                stats.record(data)
+                ctx.ack()
+        else:
+
+            @EventPattern(common.EVENT)
+            def counted(self, data: dict[str, Any]) -> None:
+                stats.record(data)
 
         @MessagePattern(common.count_topic(worker))
         def count(self, query: dict[str, Any]) -> dict[str, Any]:
@@ -92,7 +110,7 @@ async def serve(args: argparse.Namespace) -> None:
     """The service process: listen, print ``ready``, serve until SIGTERM."""
     ops.enable_in_process(args, client=False)
     app = await create_microservice(
-        build_module(args.worker_index, args.handler),
+        build_module(args.worker_index, args.handler, args.ack_policy == AckPolicy.MANUAL),
         transport=Transport.MQTT,
         options=options(args, service=True),
         **ops.service_kwargs(args),
@@ -102,18 +120,19 @@ async def serve(args: argparse.Namespace) -> None:
     await app.run()
 
 
-async def run_rpc(client: ClientProxy, n: int, c: int) -> tuple[float, list[float]]:
+async def run_rpc(client: ClientProxy, n: int, c: int, qos: int = 0) -> tuple[float, list[float]]:
     """Send ``n`` requests with ``c`` in flight; return the elapsed time and each latency."""
     latencies: list[float] = []
     remaining = n
     clock = time.perf_counter
+    data: Any = MqttRecordBuilder([1, 2, 3]).set_qos(qos).build() if qos else [1, 2, 3]
 
     async def worker() -> None:
         nonlocal remaining
         while remaining > 0:
             remaining -= 1
             sent = clock()
-            await client.send(common.SUM, [1, 2, 3])
+            await client.send(common.SUM, data)
             latencies.append(clock() - sent)
 
     started = clock()
@@ -121,11 +140,17 @@ async def run_rpc(client: ClientProxy, n: int, c: int) -> tuple[float, list[floa
     return clock() - started, latencies
 
 
-async def emit_events(client: ClientProxy, n: int, c: int) -> None:
-    """Emit ``n`` events in batches of ``c``, each batch awaited (written to the socket)."""
+def _event(qos: int) -> Any:
+    data = common.event_data()
+    return MqttRecordBuilder(data).set_qos(qos).build() if qos else data
+
+
+async def emit_events(client: ClientProxy, n: int, c: int, qos: int = 0) -> None:
+    """Emit ``n`` events in batches of ``c``, each batch awaited (written to the socket; with
+    QoS 1, acknowledged by the broker)."""
     for start in range(0, n, c):
         await asyncio.gather(
-            *(client.emit(common.EVENT, common.event_data()) for _ in range(min(c, n - start)))
+            *(client.emit(common.EVENT, _event(qos)) for _ in range(min(c, n - start)))
         )
 
 
@@ -166,19 +191,21 @@ async def drive(args: argparse.Namespace, meter: common.CpuMeter) -> dict[str, A
             answer = await client.send(common.SUM, [1, 2, 3], timeout=10)
             if answer != 6:
                 raise RuntimeError(f"sum([1,2,3]) answered {answer!r}")
-            await run_rpc(client, args.warmup, args.c)
+            await run_rpc(client, args.warmup, args.c, args.qos)
             meter.start()
-            seconds, latencies = await run_rpc(client, args.n, args.c)
+            seconds, latencies = await run_rpc(client, args.n, args.c, args.qos)
             cpu = meter.per_message_us(args.n)
             if args.handler != "def":
                 cpu["handler"] = args.handler
             cpu.update(ops.labels(args))
+            if args.qos:
+                cpu["ack_policy"] = str(args.ack_policy)
             return common.result(IMPL, args, seconds, latencies, **cpu)
-        await emit_events(client, args.warmup, args.c)
+        await emit_events(client, args.warmup, args.c, args.qos)
         await collect(client, args, args.warmup)  # also resets the counters
         meter.start()
         started = time.monotonic()
-        await emit_events(client, args.n, args.c)
+        await emit_events(client, args.n, args.c, args.qos)
         got = await collect(client, args, args.n)
         cpu = meter.per_message_us(got["count"])
         seconds = got["last"] - started
@@ -191,6 +218,7 @@ async def drive(args: argparse.Namespace, meter: common.CpuMeter) -> dict[str, A
             lost=args.n - got["count"],
             **cpu,
             **ops.labels(args),
+            **({"ack_policy": str(args.ack_policy)} if args.qos else {}),
         )
     finally:
         await client.close()
@@ -204,6 +232,13 @@ def _options(parser: argparse.ArgumentParser) -> None:
         help="the sum handler: def (on the loop), thread (run_in_thread=True) or async def",
     )
     ops.add_options(parser)
+    parser.add_argument(
+        "--ack-policy",
+        type=AckPolicy,
+        choices=list(AckPolicy),
+        default=AckPolicy.AFTER_HANDLER,
+        help="when the service acknowledges QoS 1 messages (with --qos 1)",
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -212,7 +247,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.serve:
         asyncio.run(serve(args))
         return
-    extra = ["--handler", args.handler, *ops.service_flags(args)]
+    extra = ["--handler", args.handler, "--ack-policy", str(args.ack_policy)]
+    extra += ops.service_flags(args)
     services = common.start_services("benchmarks.mqtt", args, extra)
     try:
         meter = common.cpu_meter(args, services)

@@ -119,10 +119,10 @@ class Driver:
     def _on_ack(self, *_args: Any) -> None:
         self.acks += 1
 
-    def subscribe(self, topics: list[str]) -> None:
-        """Subscribe (QoS 0) and wait for the SUBACK."""
+    def subscribe(self, topics: list[str], qos: int = 0) -> None:
+        """Subscribe and wait for the SUBACK."""
         wanted = self.acks + 1
-        self.client.subscribe([(t, 0) for t in topics])
+        self.client.subscribe([(t, qos) for t in topics])
         self.run(lambda: self.acks >= wanted, 10.0)
 
     def run(self, done: Callable[[], bool], timeout: float | None = None) -> None:
@@ -199,7 +199,10 @@ def serve(args: argparse.Namespace) -> None:
         publish(topic + "/reply", _encode(reply))
 
     driver.client.on_message = on_message
-    driver.subscribe([group + common.SUM, group + common.EVENT, group + count_topic])
+    # QoS 1 (--qos 1): paho acknowledges each message once on_message has returned.
+    topics = [group + common.SUM, group + common.EVENT]
+    driver.subscribe(topics, args.qos)
+    driver.subscribe([group + count_topic])
 
     def stop(*_args: Any) -> None:
         raise Stop
@@ -225,6 +228,7 @@ class Client:
     def __init__(self, args: argparse.Namespace) -> None:
         self.driver = Driver(args, "raw_client")
         self.driver.client.on_message = self._on_message
+        self.qos = args.qos
         self.replies: dict[str, Any] = {}
         self._calls: set[str] = set()
         self._sent: dict[str, float] = {}
@@ -241,7 +245,7 @@ class Client:
         request_id = f"rawpahoclient{self._counter:08x}"
         self._sent[request_id] = time.perf_counter()
         packet = {"pattern": topic, "data": data, "id": request_id}
-        self.driver.client.publish(topic, _encode(packet))
+        self.driver.client.publish(topic, _encode(packet), self.qos if topic == common.SUM else 0)
         return request_id
 
     def _on_message(self, _client: Any, _userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -285,7 +289,7 @@ class Client:
         for start in range(0, n, c):
             for _ in range(min(c, n - start)):
                 packet = {"pattern": common.EVENT, "data": common.event_data()}
-                client.publish(common.EVENT, _encode(packet))
+                client.publish(common.EVENT, _encode(packet), self.qos)
             if driver.io is not None:
                 client.loop_write()
                 driver.io.flush()

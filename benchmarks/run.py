@@ -9,7 +9,9 @@ It starts a private Mosquitto on a free loopback port with ``max_queued_messages
 the default of 1,000 Mosquitto drops QoS 0 messages to a subscriber that falls behind), then
 runs ``benchmarks.mqtt`` and ``benchmarks.raw_paho`` as subprocesses for each row, alternating
 them, ``--repeat`` times, and keeps each one's best run (the machine may be shared). Rows:
-rpc with 1 and with 64 requests in flight, and events (QoS 0).
+rpc with 1 and with 64 requests in flight, and events (QoS 0); then QoS 1 rpc (64 in flight)
+and events once per nestpy ``--ack-policies`` value, against raw paho at QoS 1 (run once per
+row kind and attempt; paho acknowledges after ``on_message`` returns).
 """
 
 from __future__ import annotations
@@ -30,13 +32,25 @@ IMPLS = {"nestpy": "benchmarks.mqtt", "raw-paho": "benchmarks.raw_paho"}
 NESTJS = {"nestjs": "benchmarks.nestjs"}
 
 
-def rows(args: argparse.Namespace) -> list[tuple[str, str, int, int]]:
-    """(label, mode, concurrency, n) for each row of the table."""
-    return [
-        ("rpc, 1 in flight", "rpc", 1, args.n_rpc1),
-        ("rpc, 64 in flight", "rpc", 64, args.n_rpc64),
-        ("events (QoS 0)", "events", 64, args.n_events),
+Row = tuple[str, str, int, int, list[str], list[str]]
+
+
+def rows(args: argparse.Namespace) -> list[Row]:
+    """(label, mode, concurrency, n, extra arguments of every driver, extra arguments of the
+    nestpy driver only) for each row of the table."""
+    table: list[Row] = [
+        ("rpc, 1 in flight", "rpc", 1, args.n_rpc1, [], []),
+        ("rpc, 64 in flight", "rpc", 64, args.n_rpc64, [], []),
+        ("events (QoS 0)", "events", 64, args.n_events, [], []),
     ]
+    if args.n_qos1 > 0:
+        policies = [p for p in args.ack_policies.split(",") if p]
+        for mode, what in (("rpc", "rpc QoS 1, 64 in flight"), ("events", "events QoS 1")):
+            for policy in policies:
+                label = f"{what}, {policy}"
+                ours = ["--ack-policy", policy]
+                table.append((label, mode, 64, args.n_qos1, ["--qos", "1"], ours))
+    return table
 
 
 def run_one(
@@ -131,6 +145,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--n-rpc1", type=int, default=3_000)
     parser.add_argument("--n-rpc64", type=int, default=20_000)
     parser.add_argument("--n-events", type=int, default=40_000)
+    parser.add_argument(
+        "--n-qos1", type=int, default=10_000, help="messages per QoS 1 row (0: no QoS 1 rows)"
+    )
+    parser.add_argument(
+        "--ack-policies",
+        default="after_handler,on_receipt,manual",
+        help="nestpy's QoS 1 rows: one per acknowledgement policy (comma-separated)",
+    )
     parser.add_argument("--protocol", type=int, choices=(4, 5), default=4)
     parser.add_argument("--workers", type=int, default=1, help="nestpy service processes")
     parser.add_argument("--port", type=int, default=None, help="use this broker, not a private one")
@@ -158,14 +180,28 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         print(f"broker 127.0.0.1:{port}; MQTT {'5' if args.protocol == 5 else '3.1.1'}")
         for attempt in range(args.repeat):
-            for label, mode, c, n in rows(args):
+            shared: dict[tuple[str, ...], dict[str, Any]] = {}  # raw paho's QoS 1 runs
+            for label, mode, c, n, common, ours in rows(args):
                 for impl, module in {**IMPLS, **(NESTJS if args.nestjs else {})}.items():
-                    extra = ["--protocol", str(args.protocol)]
-                    if impl == "nestpy" and args.workers > 1:
-                        extra += ["--workers", str(args.workers)]
-                    result = run_one(module, port, broker_pid, mode, c, n, extra)
-                    every.append({"row": label, "attempt": attempt, **result, "impl": impl})
-                    print(f"  {impl:8} {label:18} run {attempt + 1}: {cell(result)}", flush=True)
+                    if impl == "nestjs" and common:
+                        continue  # the NestJS driver has no QoS option
+                    extra = ["--protocol", str(args.protocol), *common]
+                    if impl == "nestpy":
+                        extra += ours
+                        if args.workers > 1:
+                            extra += ["--workers", str(args.workers)]
+                    key = (impl, mode, str(c), str(n), *extra)
+                    reuse = impl != "nestpy" and bool(common)  # the same run for every policy
+                    if reuse and key in shared:
+                        result = shared[key]
+                    else:
+                        result = run_one(module, port, broker_pid, mode, c, n, extra)
+                        shared[key] = result
+                        row = label.rsplit(", ", 1)[0] if reuse else label  # without the policy
+                        every.append({"row": row, "attempt": attempt, **result, "impl": impl})
+                        print(
+                            f"  {impl:8} {label:18} run {attempt + 1}: {cell(result)}", flush=True
+                        )
                     current = best.get((impl, label))
                     if current is None or rate(result) > rate(current):
                         best[(impl, label)] = result

@@ -1,5 +1,6 @@
 """The MQTT transport for nestpy, wire-compatible with NestJS's MQTT transporter."""
 
+from nestpy_mqtt.ack import AckPolicy
 from nestpy_mqtt.client import ClientMqtt
 from nestpy_mqtt.context import MqttContext
 from nestpy_mqtt.errors import (
@@ -17,6 +18,7 @@ from nestpy_mqtt.server import ServerMqtt
 from nestpy_mqtt.status import MqttStatus, StatusStream
 
 __all__ = [
+    "AckPolicy",
     "ClientMqtt",
     "MqttClientIdConflictError",
     "MqttConnectionError",

@@ -26,8 +26,9 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from nestpy_mqtt._acks import PublishTracker, Subscription, SubscriptionTracker
 from nestpy_mqtt._loop_bridge import LoopBridge
-from nestpy_mqtt._paho_client import build_client, fast_delivery, reconnect
+from nestpy_mqtt._paho_client import build_client, fast_delivery, reconnect, send_ack
 from nestpy_mqtt._reconnect import EVENTS, DropCause, Refused, Supervisor, drop_cause
+from nestpy_mqtt.ack import AckQueue
 from nestpy_mqtt.errors import (
     MqttConnectionError,
     MqttConnectionLostError,
@@ -70,6 +71,7 @@ class MqttConnection:
         *,
         on_message: Callable[[mqtt.MQTTMessage], None],
         name: str = "client",
+        manual_ack: bool = False,
     ) -> None:
         self.options = options
         self.name = name
@@ -89,6 +91,10 @@ class MqttConnection:
         self.on_reconnected: list[Callable[[], None]] = sup.on_reconnected
         """Called after a reconnect succeeds (subscriptions are being restored)."""
         self._on_message = on_message
+        self._manual_ack = manual_ack
+        self.acks: AckQueue | None = None
+        """With ``manual_ack=True``: received QoS 1/2 messages are acknowledged through this
+        queue (``acks.receive(mid, qos)`` inside ``on_message``, then ``release()``)."""
         self._client: mqtt.Client | None = None
         self._bridge: LoopBridge | None = None
         self._subs: SubscriptionTracker | None = None
@@ -282,7 +288,9 @@ class MqttConnection:
         return MqttPublishError(topic, reason, url=self.url, client_id=self.client_id)
 
     def _create_client(self, loop: asyncio.AbstractEventLoop) -> None:
-        client = build_client(self.options, self.client_id)
+        client = build_client(self.options, self.client_id, manual_ack=self._manual_ack)
+        if self._manual_ack:
+            self.acks = AckQueue(lambda mid, qos: self._send_ack(client, mid, qos), loop)
         mqtt5 = self.options.protocol_version == 5
         bridge = LoopBridge(loop, client, mqtt5=mqtt5)
         bridge.attach(client)
@@ -316,6 +324,10 @@ class MqttConnection:
         self._pubs.fail_all(lost)
         if self._subs is not None:
             self._subs.fail_pending(lost)
+
+    def _send_ack(self, client: mqtt.Client, mid: int, qos: int) -> None:
+        if client is self._client and self._connected:
+            send_ack(client, mid, qos)
 
     def _send_subscribe(self, subs: Sequence[Subscription]) -> tuple[int, int | None]:
         client = self._client
@@ -385,6 +397,8 @@ class MqttConnection:
             return
         was_connected, self._connected = self._connected, False
         self._connected_event.clear()
+        if self.acks is not None:
+            self.acks.reset()  # the broker sends these messages again, with their packet ids
         if self._subs is not None:
             self._subs.connection_dropped()
         connack = self._connack

@@ -11,6 +11,8 @@ from nestpy_mqtt.properties import properties_to_dict
 if TYPE_CHECKING:
     from paho.mqtt.client import MQTTMessage
 
+    from nestpy_mqtt.ack import PendingAck
+
 __all__ = ["MqttContext", "MqttPacket"]
 
 
@@ -88,13 +90,29 @@ class MqttContext(BaseRpcContext):
     ``get_topic()`` is the concrete topic the message arrived on (a wildcard handler sees
     ``sensors/1/temperature/c``, not its pattern); ``get_packet()`` is the received packet
     (``MqttPacket``: ``.properties.user_properties``, ``.qos``, ``.raw`` for paho's message).
+    ``is_duplicate()`` tells a redelivery; ``ack()`` acknowledges the message under
+    ``AckPolicy.MANUAL``.
     """
 
-    __slots__ = ("_packet",)
+    __slots__ = ("_ack", "_packet")
 
-    def __init__(self, topic: str, message: MQTTMessage) -> None:
+    def __init__(self, topic: str, message: MQTTMessage, ack: PendingAck | None = None) -> None:
         super().__init__(topic, message)
         self._packet: MqttPacket | None = None
+        self._ack = ack
+
+    def ack(self) -> None:
+        """Acknowledge the message (PUBACK/PUBREC) under ``AckPolicy.MANUAL``; call it once the
+        work is safely done, from the handler or later. Acknowledgements leave in arrival
+        order, so a message never acknowledged holds back every later one. Idempotent; does
+        nothing for QoS 0 or under the other policies (they acknowledge by themselves)."""
+        if self._ack is not None:
+            self._ack.release()
+
+    def is_duplicate(self) -> bool:
+        """Whether the broker marked the message as a redelivery (the DUP flag): an earlier
+        copy may have been handled already, before its acknowledgement was sent."""
+        return bool(self.args[1].dup)
 
     def get_topic(self) -> str:
         """The topic the message was delivered on."""

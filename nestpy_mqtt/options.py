@@ -24,6 +24,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nestpy_mqtt.ack import AckPolicy
+
 __all__ = [
     "MqttOptions",
     "SubscribeOptionsModel",
@@ -220,6 +222,9 @@ class MqttOptions(BaseSettings):
     ws_headers: dict[str, SecretStr] | None = None
     """Headers of the WebSocket handshake (``{"Authorization": "Bearer ..."}``); secrets: never
     shown in ``repr()``, dumps or errors (``ws_header_values()`` gives the real values)."""
+    ack_policy: AckPolicy = AckPolicy.AFTER_HANDLER
+    """Servers: when a received QoS 1/2 message is acknowledged (``AckPolicy``); a pattern's
+    ``@MessagePattern(..., ack_policy=...)`` overrides it. Env: ``NESTPY_MQTT_ACK_POLICY``."""
 
     @model_validator(mode="before")
     @classmethod
@@ -234,6 +239,14 @@ class MqttOptions(BaseSettings):
             elif data.get("tls") is False:
                 data = {**data, "tls": None}
         return data
+
+    @field_validator("ack_policy", mode="before")
+    @classmethod
+    def _ack_policy_name(cls, value: Any) -> Any:
+        # ``MANUAL``, ``manual`` and ``after-handler`` all name a policy.
+        if isinstance(value, str) and not isinstance(value, AckPolicy):
+            return value.strip().lower().replace("-", "_")
+        return value
 
     @field_validator("protocol_version")
     @classmethod

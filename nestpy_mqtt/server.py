@@ -7,8 +7,10 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nestpy.microservices.server import Server
+from nestpy.microservices.patterns import route_from_channel
+from nestpy.microservices.server import DoneFn, HandlerEntry, Outcome, Server
 from nestpy.microservices.transports import Transport
+from nestpy_mqtt.ack import AckPolicy, PendingAck
 from nestpy_mqtt.connection import MqttConnection
 from nestpy_mqtt.context import MqttContext
 from nestpy_mqtt.errors import MqttNotInitializedError, MqttPublishError
@@ -31,7 +33,11 @@ class ServerMqtt(Server):
     ``max_concurrency`` bounds the handler calls running at once (a flood queues instead of
     exhausting memory); ``drain_timeout`` bounds how long ``close()`` waits for in-flight
     handlers to finish and reply before disconnecting; ``handler_timeout`` is the default
-    time a handler may take to reply; ``max_payload_bytes`` drops larger messages unparsed.
+    time a handler may take to reply; ``max_payload_bytes`` drops larger messages unparsed;
+    ``max_backlog`` bounds the messages waiting for a ``max_concurrency`` slot (beyond it a
+    request gets a "Service overloaded" error reply, an event is dropped and logged).
+    QoS 1/2 messages are acknowledged as ``options.ack_policy`` (or the pattern's
+    ``ack_policy=``) says: by default once the handler has finished (``AckPolicy``).
     """
 
     transport_id = Transport.MQTT
@@ -44,16 +50,21 @@ class ServerMqtt(Server):
         drain_timeout: float = 10.0,
         handler_timeout: float | None = None,
         max_payload_bytes: int | None = None,
+        max_backlog: int | None = None,
     ) -> None:
         self.options = options or MqttOptions()
         super().__init__(
             max_concurrency=max_concurrency,
             handler_timeout=handler_timeout,
             max_payload_bytes=max_payload_bytes,
+            max_backlog=max_backlog,
         )
         self.drain_timeout = drain_timeout
         self._matcher = HandlerMatcher()
-        self._connection = MqttConnection(self.options, on_message=self._on_message, name="server")
+        self._ack_policies: dict[str, AckPolicy] = {}
+        self._connection = MqttConnection(
+            self.options, on_message=self._on_message, name="server", manual_ack=True
+        )
 
     @property
     def status(self) -> StatusStream:
@@ -85,6 +96,9 @@ class ServerMqtt(Server):
     async def listen(self) -> None:
         """Connect and subscribe every handler route; returns once all subscriptions are granted."""
         self._matcher = HandlerMatcher(self.handlers)
+        self._ack_policies = {
+            route: self._policy_of(entry) for route, entry in self.handlers.items()
+        }
         await self._connection.connect()
         defaults = self.options.subscribe_options
         for route, entry in self.handlers.items():
@@ -99,8 +113,79 @@ class ServerMqtt(Server):
             )
             logger.info("Mapped {%s} (QoS %d)", self.subscription_topic(route), qos)
 
+    def _policy_of(self, entry: HandlerEntry) -> AckPolicy:
+        first = entry[0] if isinstance(entry, list) else entry
+        value = first.extras.get("ack_policy")
+        if value is None:
+            return self.options.ack_policy
+        try:
+            return AckPolicy(value)
+        except ValueError:
+            choices = ", ".join(f"AckPolicy.{p.name}" for p in AckPolicy)
+            msg = (
+                f"{first.method_name}: ack_policy={value!r} is not an acknowledgement policy; "
+                f"use one of {choices} (from nestpy_mqtt)"
+            )
+            raise ValueError(msg) from None
+
     def _on_message(self, message: mqtt.MQTTMessage) -> None:
+        acks = self._connection.acks
+        if message.qos and acks is not None:
+            ack = acks.receive(message.mid, message.qos)
+            try:
+                self._on_acked_message(message, ack)
+            except BaseException:
+                ack.release()  # never hold back the acknowledgements behind this one
+                raise
+            return
         topic = message.topic
+        self.handle_packet(
+            topic, message.payload, MqttContext(topic, message), self._reply_to(topic)
+        )
+
+    def _on_acked_message(self, message: mqtt.MQTTMessage, ack: PendingAck) -> None:
+        topic = message.topic
+        key = self.match_route(route_from_channel(topic))
+        policy = self.options.ack_policy if key is None else self._ack_policies.get(key)
+        done: DoneFn | None = ack.done
+        context_ack: PendingAck | None = None
+        if policy is AckPolicy.ON_RECEIPT:
+            ack.release()
+            done = None
+        elif policy is AckPolicy.MANUAL:
+            context_ack = ack
+            done = self._manual_done(ack, topic)
+        expires_in: float | None = None
+        if self.options.protocol_version == 5:
+            expiry = getattr(message.properties, "MessageExpiryInterval", None)
+            if expiry is not None:
+                expires_in = float(expiry)
+        self.handle_packet(
+            topic,
+            message.payload,
+            MqttContext(topic, message, context_ack),
+            self._reply_to(topic),
+            done,
+            expires_in=expires_in,
+        )
+
+    @staticmethod
+    def _manual_done(ack: PendingAck, topic: str) -> DoneFn:
+        def done(outcome: Outcome) -> None:
+            if outcome is Outcome.SKIPPED:
+                ack.release()  # no handler ran, so none will call ctx.ack()
+            elif outcome and not ack.released:
+                logger.warning(
+                    "The handler of a message on %r (packet id %d) finished under "
+                    "AckPolicy.MANUAL without calling ctx.ack(): until it does, the "
+                    "acknowledgements of every later message wait",
+                    topic,
+                    ack.mid,
+                )
+
+        return done
+
+    def _reply_to(self, topic: str) -> Callable[[bytes], None]:
         publish = self._connection.publish
         reply_to = reply_topic(topic)
 
@@ -112,7 +197,7 @@ class ServerMqtt(Server):
             except MqttPublishError as exc:
                 logger.warning("A reply was lost: %s", exc)
 
-        self.handle_packet(topic, message.payload, MqttContext(topic, message), reply)
+        return reply
 
     async def close(self) -> None:
         """Stop taking messages, let in-flight handlers reply (``drain_timeout``), disconnect.

@@ -89,25 +89,35 @@ def test_driver_prints_one_json_line(
 
 def test_run_prints_the_ratio_table(broker: MosquittoBroker, tmp_path: Path) -> None:
     saved = tmp_path / "runs.json"
-    sizes = ["--n-rpc1", "20", "--n-rpc64", "50", "--n-events", "50"]
-    lines = run("benchmarks.run", "--repeat", "1", *sizes, "--json", str(saved))
+    sizes = ["--n-rpc1", "20", "--n-rpc64", "50", "--n-events", "50", "--n-qos1", "50"]
+    policies = ["--ack-policies", "manual"]
+    lines = run("benchmarks.run", "--repeat", "1", *sizes, *policies, "--json", str(saved))
     table = [line for line in lines if line.startswith("| ")]
     assert table[0].startswith("| row | nestpy | raw paho | nestpy/raw")
     rows = {line.split(" | ")[0].strip("| "): line for line in table[1:]}
-    assert set(rows) == {"rpc, 1 in flight", "rpc, 64 in flight", "events (QoS 0)"}
+    qos1 = {
+        f"{kind}, {policy}"
+        for kind in ("rpc QoS 1, 64 in flight", "events QoS 1")
+        for policy in ("manual",)
+    }
+    assert set(rows) == {"rpc, 1 in flight", "rpc, 64 in flight", "events (QoS 0)"} | qos1
     assert all(
         line.split(" | ")[3].endswith("x") and "failed" not in line and "failed" not in line
         for line in rows.values()
     )
     runs = json.loads(saved.read_text())
-    assert {(r["impl"], r["row"]) for r in runs} == {
-        (impl, row) for impl in ("nestpy", "raw-paho") for row in rows
+    raw_rows = {row.rsplit(", ", 1)[0] if row in qos1 else row for row in rows}
+    assert {(r["impl"], r["row"]) for r in runs} == {("nestpy", row) for row in rows} | {
+        ("raw-paho", row) for row in raw_rows
     }
     for r in runs:
         mode, c = ("events", 64) if r["row"].startswith("events") else ("rpc", 64)
         if r["row"] == "rpc, 1 in flight":
             c = 1
         check_result(r, r["impl"], mode, r["n"], c)
+        assert r.get("qos", 0) == (1 if "QoS 1" in r["row"] else 0)
+        if r["impl"] == "nestpy" and "QoS 1" in r["row"]:
+            assert r["ack_policy"] == r["row"].rsplit(", ", 1)[1]
 
 
 def test_in_memory_prints_a_line_per_row() -> None:

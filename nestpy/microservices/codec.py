@@ -147,14 +147,46 @@ def parse_payload(payload: bytes | bytearray) -> Any:
         return payload.decode("utf-8", errors="replace")
 
 
+class InvalidUtf8Error(ValueError):
+    """A Nest packet that is JSON but not valid UTF-8; ``request_id`` is its id when readable
+    (None for an event, or when the id itself holds the invalid bytes)."""
+
+    def __init__(self, request_id: Any) -> None:
+        self.request_id = request_id
+        super().__init__(f"the packet is not valid UTF-8 (request id {request_id!r})")
+
+
+def _has_surrogates(value: Any) -> bool:
+    return isinstance(value, str) and any("\udc80" <= c <= "\udcff" for c in value)
+
+
+def _not_utf8(payload: bytes | bytearray) -> Any:
+    # The bytes that are not UTF-8 become lone surrogates, so that the JSON still parses and
+    # the id (if the bad bytes are elsewhere) can be answered.
+    text = bytes(payload).decode("utf-8", errors="surrogateescape")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return payload.decode("utf-8", errors="replace")
+    if isinstance(value, dict) and ("pattern" in value or "data" in value):
+        request_id = value.get("id")
+        raise InvalidUtf8Error(None if _has_surrogates(request_id) else request_id)
+    return payload.decode("utf-8", errors="replace")
+
+
 def decode_request(payload: bytes | bytearray, channel: str) -> IncomingRequest:
     """Decode what a server received on ``channel`` (Nest's ``IncomingRequestDeserializer``).
 
     A JSON object with a ``pattern`` or ``data`` key is a Nest packet; anything else (plain JSON,
     text, an empty payload) comes from an external publisher and becomes an event whose data is
-    the whole value.
+    the whole value. A Nest packet that is not valid UTF-8 raises ``InvalidUtf8Error``.
     """
-    value = parse_payload(payload)
+    try:
+        value = json.loads(payload)
+    except UnicodeDecodeError:
+        value = _not_utf8(payload)
+    except ValueError:
+        value = payload.decode("utf-8", errors="replace")
     if isinstance(value, dict) and ("pattern" in value or "data" in value):
         return IncomingRequest(value.get("pattern"), value.get("data"), value.get("id"))
     return IncomingRequest(channel, value)

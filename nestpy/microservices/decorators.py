@@ -34,6 +34,7 @@ def _decorator(
     qos: int | None,
     run_in_thread: bool,
     timeout: float | None = None,
+    ack_policy: Any = None,
 ) -> Callable[[F], F]:
     if timeout is not None and timeout <= 0:
         msg = f"timeout must be a positive number of seconds, not {timeout!r}"
@@ -43,6 +44,8 @@ def _decorator(
     merged = dict(extras or {})
     if qos is not None:
         merged["qos"] = qos
+    if ack_policy is not None:
+        merged["ack_policy"] = ack_policy
     metadata = PatternMetadata(
         routes=tuple(pattern_routes(patterns)),
         is_event=is_event,
@@ -68,6 +71,7 @@ def MessagePattern(
     qos: int | None = None,
     run_in_thread: bool = False,
     timeout: float | None = None,
+    ack_policy: Any = None,
 ) -> Callable[[F], F]:
     """Mark a controller method as the request/response handler of ``pattern``.
 
@@ -79,6 +83,8 @@ def MessagePattern(
     included) and sends the caller ``{"status": "error", "message": "Handler timed out after
     N s"}``; it overrides the server's ``handler_timeout``. A plain ``def`` running on the loop
     cannot be interrupted: give such a handler ``run_in_thread=True`` to bound it.
+    ``ack_policy`` (a transport's value, e.g. ``nestpy_mqtt.AckPolicy.MANUAL``) says when a
+    QoS 1/2 message of this pattern is acknowledged; it travels in ``extras``.
     """
     return _decorator(
         pattern,
@@ -88,6 +94,7 @@ def MessagePattern(
         qos=qos,
         run_in_thread=run_in_thread,
         timeout=timeout,
+        ack_policy=ack_policy,
     )
 
 
@@ -99,11 +106,13 @@ def EventPattern(
     qos: int | None = None,
     run_in_thread: bool = False,
     timeout: float | None = None,
+    ack_policy: Any = None,
 ) -> Callable[[F], F]:
     """Mark a controller method as a handler of events (messages without a reply) on ``pattern``.
 
     Several event handlers may share a pattern; all of them run for each event. ``timeout``
-    cancels (and logs) a handler still running after that many seconds.
+    cancels (and logs) a handler still running after that many seconds. ``ack_policy``: as
+    for ``MessagePattern``.
     """
     return _decorator(
         pattern,
@@ -113,6 +122,7 @@ def EventPattern(
         qos=qos,
         run_in_thread=run_in_thread,
         timeout=timeout,
+        ack_policy=ack_policy,
     )
 
 

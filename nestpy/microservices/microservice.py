@@ -221,8 +221,8 @@ async def create_microservice(
     """Bootstrap ``module`` and attach a server; call ``listen()`` or ``run()`` to start it.
 
     ``options`` are the transport's options (``MqttOptions`` for ``Transport.MQTT``);
-    ``server_options`` go to the server (``max_concurrency=``, ``drain_timeout=``,
-    ``handler_timeout=``, ``max_payload_bytes=``);
+    ``server_options`` go to the server (``max_concurrency=``, ``max_backlog=``,
+    ``drain_timeout=``, ``handler_timeout=``, ``max_payload_bytes=``);
     ``strategy`` takes a ready server instance, for custom transports.
     ``workers=N`` (MQTT) runs the service in N processes sharing its subscriptions through a
     shared subscription group (``nestpy`` unless ``options.shared_group`` names one): ``run()``

@@ -2,7 +2,8 @@
 
 A transport subclass subscribes the handler routes, feeds every received message to
 ``handle_packet`` and publishes the reply packets it is given; everything between (decoding,
-lookup, calling the handler, streaming, errors) happens here, once for every transport.
+lookup, calling the handler, streaming, errors, the backlog) happens here, once for every
+transport.
 """
 
 from __future__ import annotations
@@ -10,31 +11,67 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from enum import IntEnum
 from typing import Any, ClassVar
 
 from nestpy.microservices.codec import (
     IncomingRequest,
+    InvalidUtf8Error,
     decode_request,
     encode_no_handler,
     encode_response,
 )
 from nestpy.microservices.context import BaseRpcContext
-from nestpy.microservices.exceptions import RpcException, error_payload
+from nestpy.microservices.exceptions import (
+    UNKNOWN_EXCEPTION_MESSAGE,
+    RpcException,
+    error_payload,
+)
 from nestpy.microservices.handler import MessageHandler
 from nestpy.microservices.patterns import route_from_channel
 from nestpy.microservices.transports import Transport
 
 logger = logging.getLogger("nestpy.microservices.server")
+_rpc_logger = logging.getLogger("nestpy.RpcExceptionsHandler")
 
 ReplyFn = Callable[[bytes], object]
 """Publishes one reply packet to where the request came from."""
 
+
+class Outcome(IntEnum):
+    """How a message's handling ended (what ``done`` receives); false only for NOT_TAKEN."""
+
+    NOT_TAKEN = 0
+    """The server shut down before a handler finished it: a transport with acknowledgements
+    leaves it unacknowledged, for redelivery."""
+    HANDLED = 1
+    """A handler ran: it returned, raised (the caller got the error) or timed out."""
+    SKIPPED = 2
+    """Over without a handler running: dropped (invalid, too large, expired), shed
+    (``max_backlog``), no handler for it, or its time ran out in the backlog."""
+
+
+DoneFn = Callable[[Outcome], object]
+"""Called exactly once when a message's handling is over, with its ``Outcome``."""
+
 HandlerEntry = MessageHandler | list[MessageHandler]
 
 SHUTDOWN_MESSAGE = "The service shut down before the handler finished"
+INVALID_UTF8_MESSAGE = (
+    "The request is not valid UTF-8: JSON text must be UTF-8 encoded (fix the sender's encoding)"
+)
+
+
+def overloaded_message(waiting: int) -> str:
+    """The error a request shed by ``max_backlog`` gets."""
+    return (
+        f"Service overloaded: {waiting} messages are already waiting for a handler "
+        "(max_backlog); try again later"
+    )
 
 
 def no_event_handler_message(route: str) -> str:
@@ -44,13 +81,133 @@ def no_event_handler_message(route: str) -> str:
     )
 
 
-def _event_failed(handler: MessageHandler, exc: Exception) -> None:
+def _handler_error(exc: Exception, handler: MessageHandler | None, packet: IncomingRequest) -> Any:
+    """The ``err`` payload for ``exc``; an unexpected exception is logged with where it came
+    from (handler, pattern, request id), as Nest's ``RpcExceptionsHandler`` logs it."""
+    if isinstance(exc, RpcException):
+        return error_payload(exc)
+    name = handler.method_name if handler is not None else "?"
+    _rpc_logger.error(
+        "Unhandled exception in message handler %s (pattern %r, request id %r)",
+        name,
+        packet.pattern,
+        packet.id,
+        exc_info=exc,
+    )
+    return {"status": "error", "message": UNKNOWN_EXCEPTION_MESSAGE}
+
+
+def _event_failed(handler: MessageHandler, packet: IncomingRequest, exc: Exception) -> None:
     # Nobody receives an event handler's error: log it, RpcException (a validation failure,
     # a guard's refusal) included, which Nest drops silently.
     if isinstance(exc, RpcException):
-        logger.warning("Event handler %s failed: %s", handler.method_name, exc.get_error())
+        logger.warning(
+            "Event handler %s failed (pattern %r): %s",
+            handler.method_name,
+            packet.pattern,
+            exc.get_error(),
+        )
     else:
-        error_payload(exc)  # logged by the RpcExceptionsHandler logger, as in Nest
+        _rpc_logger.error(
+            "Unhandled exception in event handler %s (pattern %r)",
+            handler.method_name,
+            packet.pattern,
+            exc_info=exc,
+        )
+
+
+def _split(done: DoneFn | None, parts: int) -> DoneFn | None:
+    """A ``done`` for each of ``parts`` jobs of one message: ``done`` runs after the last."""
+    if done is None or parts == 1:
+        return done
+    left = [parts]
+    outcomes: set[Outcome] = set()
+
+    def part(outcome: Outcome) -> None:
+        left[0] -= 1
+        outcomes.add(outcome)
+        if left[0] == 0:
+            if Outcome.NOT_TAKEN in outcomes:
+                done(Outcome.NOT_TAKEN)
+            else:
+                done(Outcome.HANDLED if Outcome.HANDLED in outcomes else Outcome.SKIPPED)
+
+    return part
+
+
+def _answer(done: DoneFn | None, reply: ReplyFn) -> ReplyFn:
+    """``reply`` that reports ``done`` before sending the last packet of a request."""
+    if done is None:
+        return reply
+
+    def last(message: bytes) -> None:
+        _finish(done)
+        reply(message)
+
+    return last
+
+
+def _finish(done: DoneFn | None, outcome: Outcome = Outcome.HANDLED) -> None:
+    if done is not None:
+        try:
+            done(outcome)
+        except Exception:
+            logger.exception("A message's completion callback failed")
+
+
+class _Job:
+    """A handler call waiting for (or holding) a concurrency slot."""
+
+    __slots__ = ("done", "expires", "packet", "received", "run")
+
+    def __init__(
+        self,
+        run: Callable[[_Job], Coroutine[Any, Any, Outcome | None]],
+        packet: IncomingRequest,
+        done: DoneFn | None,
+        received: float,
+        expires: float | None,
+    ) -> None:
+        self.run = run
+        self.packet = packet
+        self.done = done
+        self.received = received  # the loop time the message arrived
+        self.expires = expires  # loop time after which nobody wants it (MQTT 5 expiry)
+
+    def settle(self, outcome: Outcome = Outcome.HANDLED) -> None:
+        """Report the outcome (once; later calls do nothing)."""
+        done, self.done = self.done, None
+        _finish(done, outcome)
+
+    def answer(self, reply: ReplyFn) -> ReplyFn:
+        """``reply`` for the last packet of a request: settles first, so that a transport's
+        acknowledgement leaves in the same write as the reply, ahead of it."""
+
+        def last(message: bytes) -> None:
+            self.settle()
+            reply(message)
+
+        return last
+
+
+class _Throttled:
+    """Logs a recurring warning at most once per ``interval`` seconds, with a count."""
+
+    def __init__(self, text: str, interval: float = 5.0) -> None:
+        self.text = text
+        self.interval = interval
+        self._count = 0
+        self._last = -interval
+
+    def report(self, detail: str) -> None:
+        self._count += 1
+        now = time.monotonic()
+        if now - self._last >= self.interval:
+            logger.warning(
+                "%s (%d since the last report; latest: %s)", self.text, self._count, detail
+            )
+            self._count = 0
+            self._last = now
 
 
 class Server(ABC):
@@ -58,8 +215,10 @@ class Server(ABC):
 
     Subclasses implement ``listen`` and ``close`` and may refine ``match_route`` (MQTT adds
     wildcards and shared subscriptions). ``max_concurrency`` bounds how many handler calls run
-    at once; messages beyond it wait in arrival order instead of piling up tasks.
-    ``handler_timeout`` (seconds) is the default time a non-inline handler may take to reply
+    at once; messages beyond it wait in arrival order in a backlog, bounded by ``max_backlog``:
+    beyond that a request gets an immediate "Service overloaded" error reply and an event is
+    dropped (logged). ``handler_timeout`` (seconds) is the default time a non-inline handler
+    may take to reply, counted from the message's arrival, the wait in the backlog included
     (``@MessagePattern(..., timeout=)`` overrides it). ``max_payload_bytes`` drops, unparsed
     and with a warning, every message larger than that.
     """
@@ -72,6 +231,7 @@ class Server(ABC):
         max_concurrency: int | None = None,
         handler_timeout: float | None = None,
         max_payload_bytes: int | None = None,
+        max_backlog: int | None = None,
     ) -> None:
         for name, value in (
             ("max_concurrency", max_concurrency),
@@ -81,13 +241,25 @@ class Server(ABC):
             if value is not None and value <= 0:
                 msg = f"{name} must be positive (or None for no limit), not {value!r}"
                 raise ValueError(msg)
+        if max_backlog is not None and max_backlog < 0:
+            msg = f"max_backlog must be 0 or more (or None for no limit), not {max_backlog!r}"
+            raise ValueError(msg)
+        if max_backlog is not None and max_concurrency is None:
+            msg = (
+                "max_backlog bounds the messages waiting for one of max_concurrency handler "
+                "slots: set max_concurrency too"
+            )
+            raise ValueError(msg)
         self._entries: dict[str, HandlerEntry] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._backlog: deque[Callable[[], Coroutine[Any, Any, None]]] = deque()
+        self._tasks: dict[asyncio.Task[Outcome | None], _Job] = {}
+        self._backlog: deque[_Job] = deque()
         self._max_concurrency = max_concurrency
+        self.max_backlog = max_backlog
         self.handler_timeout = handler_timeout
         self.max_payload_bytes = max_payload_bytes
         self._accepting = True
+        self._shed_log = _Throttled("Service overloaded: shed messages over max_backlog")
+        self._expired_log = _Throttled("Dropped expired messages before running them")
 
     # -- handler table -------------------------------------------------------------------------
 
@@ -113,6 +285,11 @@ class Server(ABC):
         key = self.match_route(route)
         return None if key is None else self._entries[key]
 
+    @property
+    def backlog_size(self) -> int:
+        """How many messages wait for a free ``max_concurrency`` slot."""
+        return len(self._backlog)
+
     # -- lifecycle -----------------------------------------------------------------------------
 
     @abstractmethod
@@ -130,11 +307,17 @@ class Server(ABC):
     async def drain(self, timeout: float | None) -> int:
         """Wait for in-flight handlers, at most ``timeout`` seconds; returns how many were left.
 
-        Handlers still running then are cancelled, and their callers get an error reply
+        Messages still in the backlog are not run (their ``done`` gets ``NOT_TAKEN``). Handlers
+        still running then are cancelled, and their callers get an error reply
         (``SHUTDOWN_MESSAGE``) instead of waiting for their own timeout.
         """
+        backlog, self._backlog = self._backlog, deque()
+        for job in backlog:
+            _finish(job.done, Outcome.NOT_TAKEN)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
+        for job in self._backlog:  # queued meanwhile by handlers still finishing
+            _finish(job.done, Outcome.NOT_TAKEN)
         self._backlog.clear()
         left = len(self._tasks)
         if left:
@@ -152,10 +335,20 @@ class Server(ABC):
         payload: bytes | bytearray,
         context: BaseRpcContext,
         reply: ReplyFn,
+        done: DoneFn | None = None,
+        *,
+        expires_in: float | None = None,
     ) -> None:
-        """Handle one received message. Never raises: one bad message cannot stop the server."""
+        """Handle one received message. Never raises: one bad message cannot stop the server.
+
+        ``done`` (see ``DoneFn``) is called exactly once when the message's handling is over,
+        whatever the outcome; a message waiting in the backlog is not over. ``expires_in``
+        (seconds, e.g. MQTT 5's Message Expiry Interval): a message still waiting in the
+        backlog by then is dropped without running.
+        """
         if not self._accepting:
             logger.warning("Shutting down: a message on %r was not taken", channel)
+            _finish(done, Outcome.NOT_TAKEN)
             return
         limit = self.max_payload_bytes
         if limit is not None and len(payload) > limit:
@@ -166,102 +359,199 @@ class Server(ABC):
                 len(payload),
                 limit,
             )
+            _finish(done, Outcome.SKIPPED)
             return
+        handed_off = False
         try:
             try:
                 packet = decode_request(payload, channel)
             except RecursionError:
                 logger.warning("Dropped a message on %r: its JSON is nested too deeply", channel)
+                _finish(done, Outcome.SKIPPED)
+                return
+            except InvalidUtf8Error as exc:
+                self._invalid_utf8(channel, exc, reply)
+                _finish(done, Outcome.SKIPPED)
                 return
             route = route_from_channel(channel)
             entry = self.get_handler(route)
+            handed_off = True
             if packet.id is None:
-                self._handle_event(route, entry, packet, context)
+                self._handle_event(route, entry, packet, context, done, expires_in)
             elif entry is None:
                 reply(encode_no_handler(packet.id))
+                _finish(done, Outcome.SKIPPED)
             elif isinstance(entry, list):
-                self._spawn(lambda: self._run_event_request(entry, packet, context, reply))
+                self._spawn(
+                    lambda job: self._run_event_request(entry, packet, context, reply, job),
+                    packet,
+                    done,
+                    expires_in,
+                    reply,
+                )
             elif entry.is_inline:
-                self._reply_inline(entry, packet, context, reply)
+                self._reply_inline(entry, packet, context, reply, done)
             else:
-                self._spawn(lambda: self._run_request(entry, packet, context, reply))
+                self._spawn(
+                    lambda job: self._run_request(entry, packet, context, reply, job),
+                    packet,
+                    done,
+                    expires_in,
+                    reply,
+                )
         except Exception:
             logger.exception("Dropped a message on %r that could not be handled", channel)
+            if not handed_off:
+                _finish(done, Outcome.SKIPPED)
+
+    @staticmethod
+    def _invalid_utf8(channel: str, exc: InvalidUtf8Error, reply: ReplyFn) -> None:
+        if exc.request_id is None:
+            logger.warning(
+                "Dropped a message on %r: it is not valid UTF-8 and has no readable id to answer",
+                channel,
+            )
+            return
+        logger.warning(
+            "Answered request %r on %r with an error: its payload is not valid UTF-8",
+            exc.request_id,
+            channel,
+        )
+        error = error_payload(RpcException(INVALID_UTF8_MESSAGE))
+        reply(encode_response(exc.request_id, err=error, is_disposed=True))
 
     def _reply_inline(
-        self, handler: MessageHandler, packet: IncomingRequest, ctx: BaseRpcContext, reply: ReplyFn
+        self,
+        handler: MessageHandler,
+        packet: IncomingRequest,
+        ctx: BaseRpcContext,
+        reply: ReplyFn,
+        done: DoneFn | None,
     ) -> None:
         try:
             result = handler.call_inline(packet.data, ctx)
             if inspect.isgenerator(result):
-                self._send_sync_stream(result, packet.id, reply)
+                self._send_sync_stream(result, packet, reply, handler, _answer(done, reply))
                 return
             if inspect.isawaitable(result):
-                self._spawn(lambda: self._send_result(result, packet.id, reply))
+                # The handler has run already: this job is never shed.
+                self._spawn(
+                    lambda job: self._send_result(
+                        result, packet, reply, handler, job.answer(reply)
+                    ),
+                    packet,
+                    done,
+                    None,
+                    reply,
+                    sheddable=False,
+                )
                 return
             message = encode_response(packet.id, response=result, is_disposed=True)
         except Exception as exc:
-            message = encode_response(packet.id, err=error_payload(exc), is_disposed=True)
+            err = _handler_error(exc, handler, packet)
+            message = encode_response(packet.id, err=err, is_disposed=True)
+        _finish(done)  # the handler has returned: acknowledged in the reply's write, ahead
         reply(message)
 
     def _timeout_of(self, handler: MessageHandler) -> float | None:
         return handler.timeout if handler.timeout is not None else self.handler_timeout
 
     async def _run_request(
-        self, handler: MessageHandler, packet: IncomingRequest, ctx: BaseRpcContext, reply: ReplyFn
-    ) -> None:
+        self,
+        handler: MessageHandler,
+        packet: IncomingRequest,
+        ctx: BaseRpcContext,
+        reply: ReplyFn,
+        job: _Job,
+    ) -> Outcome | None:
         timeout = self._timeout_of(handler)
+        deadline = None if timeout is None else job.received + timeout
+        if deadline is not None and asyncio.get_running_loop().time() >= deadline:
+            # Its whole time went waiting in the backlog: the caller is answered, not run.
+            job.settle(Outcome.SKIPPED)
+            self._timed_out(handler, packet, reply, timeout, " waiting for a free handler slot")
+            return Outcome.SKIPPED
+        last = job.answer(reply)
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout_at(deadline):
                 try:
                     result = await handler.invoke(packet.data, ctx, packet.pattern)
                 except Exception as exc:
-                    reply(encode_response(packet.id, err=error_payload(exc), is_disposed=True))
-                    return
-                await self._send_result(result, packet.id, reply)
+                    err = _handler_error(exc, handler, packet)
+                    last(encode_response(packet.id, err=err, is_disposed=True))
+                    return None
+                await self._send_result(result, packet, reply, handler, last)
         except TimeoutError:
-            message = f"Handler timed out after {timeout:g} s"
-            logger.warning("%s: %s (request %r)", handler.method_name, message, packet.id)
-            error = error_payload(RpcException(message))
-            reply(encode_response(packet.id, err=error, is_disposed=True))
+            self._timed_out(handler, packet, last, timeout, "")
         except asyncio.CancelledError:
             if not self._accepting:  # abandoned by drain(): tell the caller
                 error = error_payload(RpcException(SHUTDOWN_MESSAGE))
                 reply(encode_response(packet.id, err=error, is_disposed=True))
             raise
+        return None
 
-    async def _send_result(self, result: Any, request_id: Any, reply: ReplyFn) -> None:
+    @staticmethod
+    def _timed_out(
+        handler: MessageHandler,
+        packet: IncomingRequest,
+        reply: ReplyFn,
+        timeout: float | None,
+        where: str,
+    ) -> None:
+        message = f"Handler timed out after {timeout:g} s"
+        logger.warning("%s: %s%s (request %r)", handler.method_name, message, where, packet.id)
+        error = error_payload(RpcException(message))
+        reply(encode_response(packet.id, err=error, is_disposed=True))
+
+    async def _send_result(
+        self,
+        result: Any,
+        packet: IncomingRequest,
+        reply: ReplyFn,
+        handler: MessageHandler,
+        last: ReplyFn,
+    ) -> None:
+        """Send a handler's result: ``reply`` for stream values, ``last`` for the final packet."""
+        request_id = packet.id
         try:
             if inspect.isawaitable(result):
                 result = await result
             if isinstance(result, AsyncIterator):
-                await self._send_async_stream(result, request_id, reply)
+                await self._send_async_stream(result, request_id, reply, last)
             elif inspect.isgenerator(result):
-                self._send_sync_stream(result, request_id, reply)
+                self._send_sync_stream(result, packet, reply, handler, last)
             else:
-                reply(encode_response(request_id, response=result, is_disposed=True))
+                last(encode_response(request_id, response=result, is_disposed=True))
         except Exception as exc:
-            reply(encode_response(request_id, err=error_payload(exc), is_disposed=True))
+            err = _handler_error(exc, handler, packet)
+            last(encode_response(request_id, err=err, is_disposed=True))
 
     @staticmethod
     async def _send_async_stream(
-        stream: AsyncIterator[Any], request_id: Any, reply: ReplyFn
+        stream: AsyncIterator[Any], request_id: Any, reply: ReplyFn, last: ReplyFn
     ) -> None:
         # Each value goes out as it is produced; completion is a separate packet, exactly as
         # Nest sends an asynchronous observable.
         async for value in stream:
             reply(encode_response(request_id, response=value))
-        reply(encode_response(request_id, is_disposed=True))
+        last(encode_response(request_id, is_disposed=True))
 
     @staticmethod
-    def _send_sync_stream(stream: Iterator[Any], request_id: Any, reply: ReplyFn) -> None:
+    def _send_sync_stream(
+        stream: Iterator[Any],
+        packet: IncomingRequest,
+        reply: ReplyFn,
+        handler: MessageHandler,
+        last: ReplyFn,
+    ) -> None:
         # A generator is Nest's synchronous ``from([...])``: isDisposed rides on the last value.
         # Each value is held back until the next one exists; if the generator raises, the held
         # value still goes out, then the error (Nest: {"response":1,"id"}, {"err":...}).
+        request_id = packet.id
         sentinel = object()
         previous = next(stream, sentinel)  # an error here is the caller's to send
         if previous is sentinel:
-            reply(encode_response(request_id, is_disposed=True))
+            last(encode_response(request_id, is_disposed=True))
             return
         try:
             for value in stream:
@@ -269,29 +559,68 @@ class Server(ABC):
                 previous = value
         except Exception as exc:
             reply(encode_response(request_id, response=previous))
-            reply(encode_response(request_id, err=error_payload(exc), is_disposed=True))
+            err = _handler_error(exc, handler, packet)
+            last(encode_response(request_id, err=err, is_disposed=True))
             return
-        reply(encode_response(request_id, response=previous, is_disposed=True))
+        last(encode_response(request_id, response=previous, is_disposed=True))
 
     def _handle_event(
-        self, route: str, entry: HandlerEntry | None, packet: IncomingRequest, ctx: BaseRpcContext
+        self,
+        route: str,
+        entry: HandlerEntry | None,
+        packet: IncomingRequest,
+        ctx: BaseRpcContext,
+        done: DoneFn | None,
+        expires_in: float | None,
     ) -> None:
         if entry is None:
             logger.error(no_event_handler_message(route))
+            _finish(done, Outcome.SKIPPED)
             return
-        for handler in entry if isinstance(entry, list) else [entry]:
+        handlers = entry if isinstance(entry, list) else [entry]
+        spawned = [h for h in handlers if not h.is_inline]
+        part = _split(done, len(spawned))
+        for handler in handlers:
             if handler.is_inline:
                 try:
                     handler.call_inline(packet.data, ctx)
                 except Exception as exc:
-                    _event_failed(handler, exc)
-            else:
-                self._spawn(lambda h=handler: self._run_event(h, packet, ctx))  # type: ignore[misc]
+                    _event_failed(handler, packet, exc)
+        if not spawned:
+            _finish(done)
+            return
+        for handler in spawned:
+            self._spawn(
+                lambda job, h=handler: self._run_event(h, packet, ctx, job),  # type: ignore[misc]
+                packet,
+                part,
+                expires_in,
+                None,
+            )
 
-    async def _run_event(self, handler: MessageHandler, packet: IncomingRequest, ctx: Any) -> None:
+    async def _run_event(
+        self,
+        handler: MessageHandler,
+        packet: IncomingRequest,
+        ctx: Any,
+        job: _Job,
+        *,
+        settle: bool = True,
+    ) -> Outcome | None:
         timeout = self._timeout_of(handler)
+        deadline = None if timeout is None else job.received + timeout
+        if deadline is not None and asyncio.get_running_loop().time() >= deadline:
+            logger.warning(
+                "Event handler %s not run: the event waited %g s (its timeout) for a free "
+                "handler slot",
+                handler.method_name,
+                timeout,
+            )
+            if settle:
+                job.settle(Outcome.SKIPPED)
+            return Outcome.SKIPPED
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout_at(deadline):
                 result = await handler.invoke(packet.data, ctx, packet.pattern)
                 if isinstance(result, AsyncIterator):
                     async for _ in result:
@@ -301,27 +630,84 @@ class Server(ABC):
         except TimeoutError:
             logger.warning("Event handler %s timed out after %g s", handler.method_name, timeout)
         except Exception as exc:
-            _event_failed(handler, exc)
+            _event_failed(handler, packet, exc)
+        if settle:  # now, not in a later loop iteration: the acknowledgement leaves sooner
+            job.settle()
+        return None
 
     async def _run_event_request(
-        self, handlers: list[MessageHandler], packet: IncomingRequest, ctx: Any, reply: ReplyFn
+        self,
+        handlers: list[MessageHandler],
+        packet: IncomingRequest,
+        ctx: Any,
+        reply: ReplyFn,
+        job: _Job,
     ) -> None:
         # A request that reaches event handlers completes with no value, as in Nest.
-        await asyncio.gather(*(self._run_event(h, packet, ctx) for h in handlers))
-        reply(encode_response(packet.id, is_disposed=True))
+        await asyncio.gather(
+            *(self._run_event(h, packet, ctx, job, settle=False) for h in handlers)
+        )
+        job.answer(reply)(encode_response(packet.id, is_disposed=True))
 
     # -- concurrency ---------------------------------------------------------------------------
 
-    def _spawn(self, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    def _spawn(
+        self,
+        run: Callable[[_Job], Coroutine[Any, Any, Outcome | None]],
+        packet: IncomingRequest,
+        done: DoneFn | None,
+        expires_in: float | None,
+        reply: ReplyFn | None,
+        *,
+        sheddable: bool = True,
+    ) -> None:
+        """Run a handler call now, or queue it in the backlog, or shed it (``max_backlog``):
+        a request (``reply`` given) gets the overload error, an event a logged drop."""
+        now = asyncio.get_running_loop().time()
+        expires = None if expires_in is None else now + expires_in
+        job = _Job(run, packet, done, now, expires)
         limit = self._max_concurrency
         if limit is not None and len(self._tasks) >= limit:
+            backlog = self.max_backlog
+            if backlog is not None and len(self._backlog) >= backlog and sheddable:
+                self._shed(packet, reply)
+                _finish(done, Outcome.SKIPPED)
+                return
             self._backlog.append(job)
             return
-        task = asyncio.get_running_loop().create_task(job())
-        self._tasks.add(task)
+        self._start(job)
+
+    def _shed(self, packet: IncomingRequest, reply: ReplyFn | None) -> None:
+        if reply is None:
+            self._shed_log.report(f"event {packet.pattern!r} dropped")
+            return
+        self._shed_log.report(f"request {packet.id!r} ({packet.pattern!r}) answered with an error")
+        error = error_payload(RpcException(overloaded_message(len(self._backlog))))
+        reply(encode_response(packet.id, err=error, is_disposed=True))
+
+    def _start(self, job: _Job) -> None:
+        task = asyncio.get_running_loop().create_task(job.run(job))
+        self._tasks[task] = job
         task.add_done_callback(self._job_done)
 
-    def _job_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if self._backlog:
-            self._spawn(self._backlog.popleft())
+    def _job_done(self, task: asyncio.Task[Outcome | None]) -> None:
+        job = self._tasks.pop(task, None)
+        if job is not None and job.done is not None:
+            if task.cancelled():
+                outcome = Outcome.NOT_TAKEN
+            else:
+                outcome = (None if task.exception() else task.result()) or Outcome.HANDLED
+            job.settle(outcome)
+        self._start_waiting()
+
+    def _start_waiting(self) -> None:
+        limit = self._max_concurrency
+        backlog = self._backlog
+        while backlog and (limit is None or len(self._tasks) < limit):
+            job = backlog.popleft()
+            if job.expires is not None and asyncio.get_running_loop().time() >= job.expires:
+                packet = job.packet
+                self._expired_log.report(f"pattern {packet.pattern!r}, request id {packet.id!r}")
+                _finish(job.done, Outcome.SKIPPED)
+                continue
+            self._start(job)

@@ -78,9 +78,14 @@ DROPPED = [
         "its JSON is nested too deeply",
     ),
     (
-        "invalid utf-8",
+        "invalid utf-8 in the id",
         b'{"pattern":"bad/sum","data":[1],"id":"\xff\xfe"}',
-        "Event handler SumController.sum failed",
+        "not valid UTF-8 and has no readable id",
+    ),
+    (
+        "invalid utf-8 event",
+        b'{"pattern":"bad/sum","data":"caf\xe9"}',
+        "not valid UTF-8 and has no readable id",
     ),
     ("over max_payload_bytes", packet(list(range(5000)), "big"), "over max_payload_bytes"),
 ]
@@ -104,6 +109,24 @@ async def test_unanswerable_packets_are_logged_and_dropped(
     await still_answers(harness)
     replies = [json.loads(m.payload) for m in await sniffer.wait("bad/sum/reply")]
     assert [r["response"] for r in replies] == [42]  # only the check's own request
+
+
+@pytest.mark.usefixtures("service")
+async def test_invalid_utf8_request_gets_an_error_reply(
+    harness: Harness, sniffer: Sniffer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Valid JSON holding invalid UTF-8 (Latin-1 "café") but a readable id: the caller gets an
+    error reply at once instead of waiting for its timeout, and the service logs it once."""
+    caplog.set_level(logging.WARNING)
+    await sniffer.publish("bad/sum", b'{"pattern":"bad/sum","data":"caf\xe9","id":"u1"}')
+    [reply] = await sniffer.wait("bad/sum/reply")
+    body = json.loads(reply.payload)
+    assert body["id"] == "u1"
+    assert body["isDisposed"] is True
+    assert body["err"]["status"] == "error"
+    assert "not valid UTF-8" in body["err"]["message"]
+    assert caplog.text.count("not valid UTF-8") == 1
+    await still_answers(harness)
 
 
 ANSWERED = [
