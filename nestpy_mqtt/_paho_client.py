@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import socket
 import ssl
-import time
-from collections.abc import Callable
 from types import TracebackType
-from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from nestpy_mqtt.options import MqttOptions
 from nestpy_mqtt.properties import to_properties
 
-__all__ = ["build_client", "fast_delivery", "reconnect"]
+__all__ = ["build_client", "reconnect"]
 
 _CERT_REQS = {"required": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL, "none": ssl.CERT_NONE}
 
@@ -90,38 +86,3 @@ def _close_sockets_in(tb: TracebackType | None) -> None:
                 if isinstance(value, socket.socket):
                     value.close()
         tb = tb.tb_next
-
-
-_RECEIVED = mqtt.MQTTMessageInfo(0)  # shared by fast-path messages: received, never waited on
-
-
-def fast_delivery(
-    client: mqtt.Client, on_message: Callable[[Any, Any, mqtt.MQTTMessage], None], mqtt5: bool
-) -> Callable[[bytes, bytes, int], None]:
-    """Deliver a QoS 0 PUBLISH the bridge parsed: paho's ``MQTTMessage``, built as paho does
-    (without its per-message lock), to ``on_message``, or through paho's dispatch when
-    per-topic callbacks (``message_callback_add``) or another ``on_message`` are installed."""
-    new_message = mqtt.MQTTMessage.__new__
-    message_type = mqtt.MQTTMessage
-    invalid = mqtt.mqtt_ms_invalid
-    filtered = client._on_message_filtered._root._children
-    clock = time.monotonic
-
-    def deliver(topic: bytes, payload: bytes, first: int) -> None:
-        message = new_message(message_type)
-        message.timestamp = clock()
-        message.state = invalid
-        message.dup = bool(first & 0x08)
-        message.mid = 0
-        message._topic = topic
-        message.payload = payload
-        message.qos = 0
-        message.retain = bool(first & 0x01)
-        message.info = _RECEIVED
-        message.properties = Properties(PacketTypes.PUBLISH) if mqtt5 else None  # type: ignore[no-untyped-call]
-        if filtered or client._on_message is not on_message:
-            client._handle_on_message(message)
-        else:
-            on_message(client, None, message)
-
-    return deliver

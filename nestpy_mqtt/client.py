@@ -126,13 +126,18 @@ class ClientMqtt(ClientProxy):
 
     def _publish_now(self, route: str, payload: bytes, options: Any) -> bool:
         # Connected and the reply subscription granted: publish without a coroutine.
-        if route not in self._subscribed_routes or not self._connection.is_connected:
+        connection = self._connection
+        if (
+            route not in self._subscribed_routes
+            or not connection.is_connected
+            or connection.write_blocked
+        ):
             return False
         self._publish(route, payload, options)
         return True
 
     def _emit_now(self, route: str, payload: bytes, options: Any) -> asyncio.Future[None] | None:
-        if not self._connection.is_connected:
+        if not self._connection.is_connected or self._connection.write_blocked:
             return None
         try:
             sent = self._publish(route, payload, options)
@@ -149,10 +154,12 @@ class ClientMqtt(ClientProxy):
     async def _publish_request(self, route: str, payload: bytes, options: Any) -> None:
         await self._ensure_connected()
         await self._ensure_reply_subscription(route)
+        await self._connection.wait_writable()  # backpressure: max_write_buffer_bytes
         self._publish(route, payload, options)
 
     async def _dispatch_event(self, route: str, payload: bytes, options: Any) -> None:
         await self._ensure_connected()
+        await self._connection.wait_writable()  # backpressure: max_write_buffer_bytes
         sent = self._publish(route, payload, options)
         if sent is not None:
             await sent

@@ -26,7 +26,8 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from nestpy_mqtt._acks import PublishTracker, Subscription, SubscriptionTracker
 from nestpy_mqtt._loop_bridge import LoopBridge
-from nestpy_mqtt._paho_client import build_client, fast_delivery, reconnect
+from nestpy_mqtt._paho_client import build_client, reconnect
+from nestpy_mqtt._paho_compat import PahoInternals, raw_topic
 from nestpy_mqtt._reconnect import EVENTS, Refused, Supervisor
 from nestpy_mqtt.errors import (
     MqttConnectionError,
@@ -100,6 +101,8 @@ class MqttConnection:
         self._connected = self._closing = False
         self._connected_event = asyncio.Event()
         self._close_lock = asyncio.Lock()
+        self._drained: asyncio.Future[None] | None = None
+        self._write_waiters = 0
 
     # public API -------------------------------------------------------------------------------
     @property
@@ -222,6 +225,43 @@ class MqttConnection:
         self._pubs.track(client, future, info.mid, topic)
         return future
 
+    @property
+    def write_blocked(self) -> bool:
+        """Whether a publisher should ``await wait_writable()`` first: more than
+        ``max_write_buffer_bytes`` wait to be written, or others wait already (order kept)."""
+        return self._write_waiters > 0 or self._over_write_limit()
+
+    async def wait_writable(self) -> None:
+        """Wait until the write buffer has drained to half of ``max_write_buffer_bytes``.
+
+        Returns at once when it is below the limit; the link going down also ends the wait
+        (the publish then fails or is queued by paho as usual).
+        """
+        self._write_waiters += 1
+        try:
+            while self._over_write_limit():
+                drained = self._drained
+                if drained is None or drained.done():
+                    drained = self._drained = asyncio.get_running_loop().create_future()
+                    self._bridge.on_drain = self._on_drain  # type: ignore[union-attr]
+                await asyncio.shield(drained)
+        finally:
+            self._write_waiters -= 1
+
+    def _over_write_limit(self) -> bool:
+        limit = self.options.max_write_buffer_bytes
+        bridge = self._bridge
+        return bool(limit) and bridge is not None and bridge.buffered_bytes > limit
+
+    def _on_drain(self, queued: int) -> None:
+        drained = self._drained
+        if queued * 2 <= self.options.max_write_buffer_bytes or drained is None:
+            if self._bridge is not None:
+                self._bridge.on_drain = None
+            self._drained = None
+            if drained is not None and not drained.done():
+                drained.set_result(None)
+
     async def publish_and_wait(
         self,
         topic: str,
@@ -283,12 +323,14 @@ class MqttConnection:
     def _create_client(self, loop: asyncio.AbstractEventLoop) -> None:
         client = build_client(self.options, self.client_id)
         mqtt5 = self.options.protocol_version == 5
-        bridge = LoopBridge(loop, client, mqtt5=mqtt5)
+        internals = PahoInternals.check(client) if self.options.fast_path else None
+        bridge = LoopBridge(loop, client, internals=internals, mqtt5=mqtt5)
         bridge.attach(client)
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_message = on_message = self._handle_message
-        bridge.on_publish = fast_delivery(client, on_message, mqtt5)
+        if internals is not None:
+            bridge.on_publish = internals.fast_delivery(on_message, mqtt5)
         subs = SubscriptionTracker(self, loop, self._send_subscribe, self._send_unsubscribe)
         client.on_subscribe = subs.handle_suback
         client.on_unsubscribe = subs.handle_unsuback
@@ -347,8 +389,16 @@ class MqttConnection:
             bridge.messages += 1
         try:
             self._on_message(message)
-        except Exception:
-            logger.exception("%s: message handler failed (topic %r)", self.name, message.topic)
+        except Exception as exc:
+            # Never let an error escape into paho's read: the packets read behind this one
+            # would wait for the next socket event (and paho would deliver this one again).
+            topic = raw_topic(message)
+            if isinstance(exc, UnicodeDecodeError) and not _is_utf8(topic):
+                logger.warning(
+                    "%s: dropped a message whose topic is not valid UTF-8: %r", self.name, topic
+                )
+            else:
+                logger.exception("%s: message handler failed (topic %r)", self.name, topic)
         if (events := self._supervisor.events).has("message"):
             events.emit("message", message)
 
@@ -389,3 +439,11 @@ class MqttConnection:
         reconnecting = self._supervisor.connect(self._attempt, initial=False)
         self._connect_task = asyncio.get_running_loop().create_task(reconnecting)
         self._initial_attempt = False
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
