@@ -86,6 +86,10 @@ class PahoInternals:
         """Tell paho's keepalive that bytes came in now."""
         setattr(self.client, self._receive_clock, time.monotonic())
 
+    def last_received(self) -> float:
+        """When paho's keepalive believes bytes last came in (``time.monotonic()``)."""
+        return float(getattr(self.client, self._receive_clock))
+
     # delivery --------------------------------------------------------------------------------
     def fast_delivery(
         self, on_message: Callable[[Any, Any, mqtt.MQTTMessage], None], mqtt5: bool

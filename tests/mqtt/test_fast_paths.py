@@ -165,3 +165,66 @@ async def test_emit_when_connected_returns_a_completed_future(
         await second
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize("how", ["default", "option-off", "env-off"])
+async def test_the_fast_path_switches_off_and_messages_still_flow(
+    mqtt_broker: MosquittoBroker, mqtt_version: int, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nestpy_mqtt._buffered_socket import BufferedSocket
+
+    if how == "env-off":
+        monkeypatch.setenv("NESTPY_MQTT_FAST_PATH", "false")
+    extra = {"fast_path": False} if how == "option-off" else {}
+    got: list[bytes] = []
+    options = MqttOptions(url=mqtt_broker.url, protocol_version=mqtt_version, **FAST, **extra)
+    sub = MqttConnection(options, on_message=lambda m: got.append(m.payload))
+    pub = MqttConnection(options, on_message=lambda _m: None)
+    try:
+        await sub.connect()
+        await pub.connect()
+        await sub.subscribe("fast/switch", qos=0)
+        sent = [str(i).encode() for i in range(2000)]
+        for payload in sent:
+            pub.publish("fast/switch", payload)
+        await eventually(lambda: len(got) >= len(sent), 10)
+        assert got == sent
+        buffered = isinstance(sub.unwrap().socket(), BufferedSocket)
+        assert buffered is (how == "default")
+    finally:
+        await sub.close()
+        await pub.close()
+
+
+def test_a_paho_without_the_fast_path_internals_warns_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from nestpy_mqtt import _paho_compat
+
+    monkeypatch.setattr(_paho_compat, "_warned", False)
+    with caplog.at_level("WARNING", logger="nestpy.mqtt.connection"):
+        assert _paho_compat.PahoInternals.check(object()) is None  # type: ignore[arg-type]
+        assert _paho_compat.PahoInternals.check(object()) is None  # type: ignore[arg-type]
+    [record] = caplog.records
+    assert "Client._sock" in record.getMessage()
+    assert "paho's own" in record.getMessage()
+
+
+async def test_fast_path_messages_keep_pahos_keepalive_clock(
+    mqtt_broker: MosquittoBroker, connections: Callable[..., MqttConnection]
+) -> None:
+    # The QoS 0 PUBLISH packets read by the fast path never pass through paho: its keepalive
+    # clock (paho 2.2: _last_bytes_received, 2.1: _last_msg_in) must still move with them.
+    got: list[bytes] = []
+    sub = connections(mqtt_broker.url, lambda m: got.append(m.payload))
+    pub = connections(mqtt_broker.url)
+    await sub.connect()
+    await pub.connect()
+    await sub.subscribe("fast/clock", qos=0)
+    internals = sub._bridge.internals  # type: ignore[union-attr]
+    assert internals is not None
+    await asyncio.sleep(0.3)
+    quiet_since = internals.last_received()
+    pub.publish("fast/clock", b"tick")
+    await eventually(lambda: bool(got), 5)
+    assert internals.last_received() > quiet_since
