@@ -40,6 +40,7 @@ def options(args: argparse.Namespace, *, service: bool) -> MqttOptions:
         url=f"mqtt://{args.host}:{args.port}",
         protocol_version=args.protocol,
         shared_group=group,
+        fast_path=args.fast_path == "on",
     )
 
 
@@ -197,6 +198,12 @@ def _options(parser: argparse.ArgumentParser) -> None:
         default="def",
         help="the sum handler: def (on the loop), thread (run_in_thread=True) or async def",
     )
+    parser.add_argument(
+        "--fast-path",
+        choices=("on", "off"),
+        default="on",
+        help="off: MqttOptions(fast_path=False), paho's own socket and reader (client, service)",
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -205,7 +212,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.serve:
         asyncio.run(serve(args))
         return
-    services = common.start_services("benchmarks.mqtt", args, ["--handler", args.handler])
+    extra = ["--handler", args.handler, "--fast-path", args.fast_path]
+    services = common.start_services("benchmarks.mqtt", args, extra)
     try:
         meter = common.cpu_meter(args, services)
         data = asyncio.run(asyncio.wait_for(drive(args, meter), args.timeout))

@@ -27,6 +27,19 @@ from benchmarks._common import ROOT
 from nestpy_mqtt.testing import MosquittoBroker
 
 IMPLS = {"nestpy": "benchmarks.mqtt", "raw-paho": "benchmarks.raw_paho"}
+PAHO_PATH = "nestpy-paho-path"
+
+
+def impls(args: argparse.Namespace) -> dict[str, str]:
+    """The implementations to run, by name: their driver modules."""
+    chosen = dict(IMPLS)
+    if args.paho_path:
+        chosen[PAHO_PATH] = "benchmarks.mqtt"
+    if args.nestjs:
+        chosen.update(NESTJS)
+    return chosen
+
+
 NESTJS = {"nestjs": "benchmarks.nestjs"}
 
 
@@ -112,6 +125,15 @@ def table(
             f"| {label} | {cell(ours)} | {cell(theirs)} | {by_rate} "
             f"| {cpu_cell(lean_ours)} | {cpu_cell(lean_theirs)} | {by_cpu} |"
         )
+    if any(impl == PAHO_PATH for impl, _ in best):
+        out += ["", "| row | nestpy, paho path (fast path off) | paho path/raw | by CPU |"]
+        out.append("|---|---|---|---|")
+        for label, *_ in rows(args):
+            slow, raw = best.get((PAHO_PATH, label)), best.get(("raw-paho", label))
+            lean_slow, lean_raw = leanest.get((PAHO_PATH, label)), leanest.get(("raw-paho", label))
+            by_rate = ratio(rate(slow), rate(raw)) if slow and raw else "-"
+            by_cpu = ratio(cpu(lean_raw), cpu(lean_slow)) if lean_slow and lean_raw else "-"
+            out.append(f"| {label} | {cell(slow)} | {by_rate} | {by_cpu} |")
     if any(impl == "nestjs" for impl, _ in best):
         out += ["", "| row | NestJS service + client | nestpy/NestJS | raw paho/NestJS |"]
         out.append("|---|---|---|---|")
@@ -138,6 +160,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--nestjs", action="store_true", help="add NestJS service + client (needs Node.js)"
     )
+    parser.add_argument(
+        "--paho-path",
+        action="store_true",
+        help="add nestpy with --fast-path off (paho's own socket and reader)",
+    )
     return parser.parse_args(argv)
 
 
@@ -159,10 +186,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"broker 127.0.0.1:{port}; MQTT {'5' if args.protocol == 5 else '3.1.1'}")
         for attempt in range(args.repeat):
             for label, mode, c, n in rows(args):
-                for impl, module in {**IMPLS, **(NESTJS if args.nestjs else {})}.items():
+                for impl, module in impls(args).items():
                     extra = ["--protocol", str(args.protocol)]
-                    if impl == "nestpy" and args.workers > 1:
+                    if impl.startswith("nestpy") and args.workers > 1:
                         extra += ["--workers", str(args.workers)]
+                    if impl == PAHO_PATH:
+                        extra += ["--fast-path", "off"]
                     result = run_one(module, port, broker_pid, mode, c, n, extra)
                     every.append({"row": label, "attempt": attempt, **result, "impl": impl})
                     print(f"  {impl:8} {label:18} run {attempt + 1}: {cell(result)}", flush=True)

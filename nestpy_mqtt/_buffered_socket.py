@@ -14,6 +14,7 @@ __all__ = ["BufferedSocket"]
 _READ_SIZE = 65536
 _IOV_MAX = 1024  # buffers per sendmsg (Linux's IOV_MAX)
 _MAX_FLUSH_BYTES = 4 << 20  # per flush: a fast peer never keeps the loop busy for long
+_JOIN_BYTES = 64 << 10  # below this, join and send (one copy); above, sendmsg (no copy)
 
 Chunk = bytes | bytearray | memoryview
 
@@ -22,20 +23,22 @@ class BufferedSocket:
     """A plain TCP socket as paho sees it, with a read-ahead buffer and a write queue.
 
     ``recv`` is served from 64 KiB reads; ``send`` only queues, and ``flush`` writes the queue
-    with ``sendmsg`` (writev), never joining or copying it: a partial write keeps a
-    ``memoryview`` of the rest, so the cost per byte does not grow with the queue. A write
+    with ``sendmsg`` (writev), never joining or copying more than 64 KiB of it: a partial write
+    keeps a ``memoryview`` of the rest, so the cost per byte does not grow with the queue. A write
     error is kept and raised by the next ``recv``/``send``, where paho turns it into a lost
     connection. Other attributes are the socket's (``unwrap().socket()``
     returns this wrapper).
     """
 
-    __slots__ = ("_eof", "_error", "_in", "_out", "_pos", "out_bytes", "sock")
+    __slots__ = ("_eof", "_error", "_in", "_pos", "out", "out_bytes", "sock")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self._in = b""
         self._pos = 0
-        self._out: deque[Chunk] = deque()
+        self.out: deque[Chunk] = deque()
+        """The write queue: a writer appends a packet's parts (never joined) and adds their
+        length to ``out_bytes``; ``flush`` takes them from the left."""
         self.out_bytes = 0
         """How many bytes wait to be written."""
         self._error: OSError | None = None
@@ -77,17 +80,9 @@ class BufferedSocket:
         """Queue ``data`` (paho passes a fresh copy); it is written by ``flush``."""
         if self._error is not None:
             raise self._error
-        self._out.append(data)
+        self.out.append(data)
         self.out_bytes += len(data)
         return len(data)
-
-    def queue(self, *chunks: Chunk) -> None:
-        """Queue the parts of one packet, without joining them."""
-        out = self._out
-        for chunk in chunks:
-            if chunk:
-                out.append(chunk)
-                self.out_bytes += len(chunk)
 
     @property
     def has_input(self) -> bool:
@@ -97,16 +92,22 @@ class BufferedSocket:
     @property
     def has_output(self) -> bool:
         """Whether queued bytes wait to be written."""
-        return bool(self._out)
+        return bool(self.out)
 
     def flush(self) -> bool:
         """Write what the socket takes (up to 4 MiB); False if anything is left queued."""
-        out = self._out
+        out = self.out
         budget = _MAX_FLUSH_BYTES
         while out:
+            total = self.out_bytes
             try:
                 if len(out) == 1:
                     sent = self.sock.send(out[0])
+                elif total <= _JOIN_BYTES:  # a loop turn's packets: one copy is the cheapest
+                    data = b"".join(out)
+                    out.clear()
+                    out.append(data)
+                    sent = self.sock.send(data)
                 else:
                     sent = self.sock.sendmsg(list(islice(out, _IOV_MAX)))
             except BlockingIOError:
@@ -116,9 +117,13 @@ class BufferedSocket:
                 out.clear()
                 self.out_bytes = 0
                 return True
+            if sent >= total:
+                out.clear()
+                self.out_bytes = 0
+                return True
             if not sent:
                 return False
-            self.out_bytes -= sent
+            self.out_bytes = total - sent
             budget -= sent
             while sent:
                 head = out[0]

@@ -249,9 +249,14 @@ def publish_topic_header(topic: str, mqtt5: bool) -> bytes | None:
 
 def publish_fixed_header(retain: bool, remaining: int) -> bytes | None:
     """A QoS 0 PUBLISH's fixed header; None if the packet is too large for MQTT."""
+    first = 0x31 if retain else 0x30
+    if remaining < 128:  # the common sizes, without the general encoder
+        return bytes((first, remaining))
+    if remaining < 16_384:
+        return bytes((first, (remaining & 0x7F) | 0x80, remaining >> 7))
     if remaining > MAX_REMAINING_LENGTH:
         return None
-    return (b"\x31" if retain else b"\x30") + encode_remaining_length(remaining)
+    return bytes((first,)) + encode_remaining_length(remaining)
 
 
 # MQTT 5 properties ----------------------------------------------------------------------------

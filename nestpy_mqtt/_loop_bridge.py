@@ -370,7 +370,8 @@ class LoopBridge:
         fixed = publish_fixed_header(retain, len(header) + len(payload))
         if fixed is None:
             return False
-        io.queue(fixed, header, payload)
+        io.out.extend((fixed, header, payload))  # the parts, not joined
+        io.out_bytes += len(fixed) + len(header) + len(payload)
         if not self._in_read and not self._flush_scheduled:
             self._flush_scheduled = True
             self.loop.call_soon(self._flush)
