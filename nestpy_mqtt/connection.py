@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -103,6 +104,7 @@ class MqttConnection:
         self._close_lock = asyncio.Lock()
         self._drained: asyncio.Future[None] | None = None
         self._write_waiters = 0
+        self._write_limit = options.max_write_buffer_bytes or sys.maxsize
 
     # public API -------------------------------------------------------------------------------
     @property
@@ -229,7 +231,10 @@ class MqttConnection:
     def write_blocked(self) -> bool:
         """Whether a publisher should ``await wait_writable()`` first: more than
         ``max_write_buffer_bytes`` wait to be written, or others wait already (order kept)."""
-        return self._write_waiters > 0 or self._over_write_limit()
+        if self._write_waiters:
+            return True
+        bridge = self._bridge
+        return bridge is not None and bridge.buffered_bytes > self._write_limit
 
     async def wait_writable(self) -> None:
         """Wait until the write buffer has drained to half of ``max_write_buffer_bytes``.
@@ -249,13 +254,12 @@ class MqttConnection:
             self._write_waiters -= 1
 
     def _over_write_limit(self) -> bool:
-        limit = self.options.max_write_buffer_bytes
         bridge = self._bridge
-        return bool(limit) and bridge is not None and bridge.buffered_bytes > limit
+        return bridge is not None and bridge.buffered_bytes > self._write_limit
 
     def _on_drain(self, queued: int) -> None:
         drained = self._drained
-        if queued * 2 <= self.options.max_write_buffer_bytes or drained is None:
+        if queued * 2 <= self._write_limit or drained is None:
             if self._bridge is not None:
                 self._bridge.on_drain = None
             self._drained = None
