@@ -43,6 +43,8 @@ from nestpy_mqtt.status import StatusStream
 __all__ = ["EVENTS", "NOT_INITIALIZED", "MqttConnection"]
 
 logger = logging.getLogger("nestpy.mqtt.connection")
+paho_logger = logging.getLogger("nestpy.mqtt.paho")
+"""paho's own log lines (callback errors at ERROR, packets at DEBUG)."""
 
 NOT_INITIALIZED = 'Not initialized. Please call the "connect" method first.'
 
@@ -330,6 +332,11 @@ class MqttConnection:
         internals = PahoInternals.check(client) if self.options.fast_path else None
         bridge = LoopBridge(loop, client, internals=internals, mqtt5=mqtt5)
         bridge.attach(client)
+        # A failing callback (e.g. one added with unwrap().message_callback_add) is logged by
+        # paho and the read goes on: raised out of paho's read, it would leave paho's packet
+        # state behind, and the packets read after it would wait (or the same one come again).
+        client.suppress_exceptions = True
+        client.enable_logger(paho_logger)
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_message = on_message = self._handle_message

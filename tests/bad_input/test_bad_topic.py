@@ -116,3 +116,37 @@ async def test_messages_behind_an_invalid_utf8_topic_arrive_at_once(
     logged = [r.getMessage() for r in caplog.records]
     assert any(repr(BAD_TOPIC) in line and "not valid UTF-8" in line for line in logged), logged
     assert conn.is_connected
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "paho-path"])
+@pytest.mark.parametrize("qos", [0, 1])
+async def test_a_failing_per_topic_callback_never_stalls_the_messages_behind_it(
+    qos: int, fast_path: bool, stop_later: list[object], caplog: pytest.LogCaptureFixture
+) -> None:
+    topics = [b"cb/x", *(t.encode() for t in GOOD)]
+    wire = b"".join(
+        encode_publish(Publish(t, b"{}", qos=qos, mid=i + 1 if qos else 0), False)
+        for i, t in enumerate(topics)
+    )
+    broker = ScriptedBroker(False, wire)
+    await broker.start()
+    stop_later.append(broker)
+    got: list[str] = []
+    options = MqttOptions(url=broker.url, keepalive=60, fast_path=fast_path)
+    conn = MqttConnection(options, on_message=lambda m: got.append(m.topic))
+    stop_later.append(conn)
+    await conn.connect()
+
+    def failing(_client: object, _userdata: object, _message: object) -> None:
+        raise RuntimeError("the per-topic callback failed")
+
+    conn.unwrap().message_callback_add("cb/#", failing)
+    with caplog.at_level(logging.ERROR):
+        await conn.subscribe("#", qos=1)
+        for _ in range(200):  # up to 10 s; at once when contained
+            if len(got) == len(GOOD):
+                break
+            await asyncio.sleep(0.05)
+    assert got == GOOD
+    assert any("the per-topic callback failed" in r.getMessage() for r in caplog.records)
+    assert conn.is_connected
