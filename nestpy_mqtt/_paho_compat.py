@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-__all__ = ["PahoInternals", "raw_topic"]
+__all__ = ["PahoInternals", "invalid_topic", "raw_topic"]
 
 logger = logging.getLogger("nestpy.mqtt.connection")
 
@@ -32,6 +32,16 @@ def raw_topic(message: mqtt.MQTTMessage) -> bytes:
     """The topic as received (bytes): ``message.topic`` raises on invalid UTF-8."""
     topic = getattr(message, "_topic", b"")
     return topic if isinstance(topic, bytes) else str(topic).encode()
+
+
+def invalid_topic(message: mqtt.MQTTMessage) -> bytes | None:
+    """The topic's bytes when they are not valid UTF-8, else None."""
+    topic = raw_topic(message)
+    try:
+        topic.decode()
+    except UnicodeDecodeError:
+        return topic
+    return None
 
 
 class PahoInternals:

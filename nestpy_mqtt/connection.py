@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,8 +27,9 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from nestpy_mqtt._acks import PublishTracker, Subscription, SubscriptionTracker
 from nestpy_mqtt._loop_bridge import LoopBridge
 from nestpy_mqtt._paho_client import build_client, reconnect
-from nestpy_mqtt._paho_compat import PahoInternals, raw_topic
+from nestpy_mqtt._paho_compat import PahoInternals, invalid_topic, raw_topic
 from nestpy_mqtt._reconnect import EVENTS, Refused, Supervisor
+from nestpy_mqtt._write_gate import WriteGate
 from nestpy_mqtt.errors import (
     MqttConnectionError,
     MqttConnectionLostError,
@@ -104,9 +104,7 @@ class MqttConnection:
         self._connected = self._closing = False
         self._connected_event = asyncio.Event()
         self._close_lock = asyncio.Lock()
-        self._drained: asyncio.Future[None] | None = None
-        self._write_waiters = 0
-        self._write_limit = options.max_write_buffer_bytes or sys.maxsize
+        self._write_gate = WriteGate(options.max_write_buffer_bytes)
 
     # public API -------------------------------------------------------------------------------
     @property
@@ -233,10 +231,7 @@ class MqttConnection:
     def write_blocked(self) -> bool:
         """Whether a publisher should ``await wait_writable()`` first: more than
         ``max_write_buffer_bytes`` wait to be written, or others wait already (order kept)."""
-        if self._write_waiters:
-            return True
-        bridge = self._bridge
-        return bridge is not None and bridge.buffered_bytes > self._write_limit
+        return self._write_gate.blocked(self._bridge)
 
     async def wait_writable(self) -> None:
         """Wait until the write buffer has drained to half of ``max_write_buffer_bytes``.
@@ -244,29 +239,7 @@ class MqttConnection:
         Returns at once when it is below the limit; the link going down also ends the wait
         (the publish then fails or is queued by paho as usual).
         """
-        self._write_waiters += 1
-        try:
-            while self._over_write_limit():
-                drained = self._drained
-                if drained is None or drained.done():
-                    drained = self._drained = asyncio.get_running_loop().create_future()
-                    self._bridge.on_drain = self._on_drain  # type: ignore[union-attr]
-                await asyncio.shield(drained)
-        finally:
-            self._write_waiters -= 1
-
-    def _over_write_limit(self) -> bool:
-        bridge = self._bridge
-        return bridge is not None and bridge.buffered_bytes > self._write_limit
-
-    def _on_drain(self, queued: int) -> None:
-        drained = self._drained
-        if queued * 2 <= self._write_limit or drained is None:
-            if self._bridge is not None:
-                self._bridge.on_drain = None
-            self._drained = None
-            if drained is not None and not drained.done():
-                drained.set_result(None)
+        await self._write_gate.wait(self._bridge)
 
     async def publish_and_wait(
         self,
@@ -403,13 +376,15 @@ class MqttConnection:
         except Exception as exc:
             # Never let an error escape into paho's read: the packets read behind this one
             # would wait for the next socket event (and paho would deliver this one again).
-            topic = raw_topic(message)
-            if isinstance(exc, UnicodeDecodeError) and not _is_utf8(topic):
+            bad = invalid_topic(message) if isinstance(exc, UnicodeDecodeError) else None
+            if bad is not None:
                 logger.warning(
-                    "%s: dropped a message whose topic is not valid UTF-8: %r", self.name, topic
+                    "%s: dropped a message whose topic is not valid UTF-8: %r", self.name, bad
                 )
             else:
-                logger.exception("%s: message handler failed (topic %r)", self.name, topic)
+                logger.exception(
+                    "%s: message handler failed (topic %r)", self.name, raw_topic(message)
+                )
         if (events := self._supervisor.events).has("message"):
             events.emit("message", message)
 
@@ -450,11 +425,3 @@ class MqttConnection:
         reconnecting = self._supervisor.connect(self._attempt, initial=False)
         self._connect_task = asyncio.get_running_loop().create_task(reconnecting)
         self._initial_attempt = False
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode()
-    except UnicodeDecodeError:
-        return False
-    return True

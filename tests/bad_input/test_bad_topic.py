@@ -14,55 +14,14 @@ import logging
 from collections.abc import AsyncIterator
 
 import pytest
+from scripted_broker import ScriptedBroker
 
-from nestpy_mqtt._codec import PacketReader, Publish, encode_publish
+from nestpy_mqtt._codec import Publish, encode_publish
 from nestpy_mqtt.connection import MqttConnection
 from nestpy_mqtt.options import MqttOptions
 
 BAD_TOPIC = b"bad/\xff\xfe"
 GOOD = [f"good/{i}" for i in range(3)]
-
-
-class ScriptedBroker:
-    """Accepts one client: CONNACK, SUBACK, then ``burst`` in one write."""
-
-    def __init__(self, mqtt5: bool, burst: bytes) -> None:
-        self.mqtt5 = mqtt5
-        self.burst = burst
-        self.received: list[int] = []  # packet types from the client, e.g. PUBACK = 4
-        self.server: asyncio.Server | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"mqtt://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        frames = PacketReader()
-        props = b"\x00" if self.mqtt5 else b""
-        try:
-            while data := await reader.read(65536):
-                for packet in frames.feed(data):
-                    self.received.append(packet.type)
-                    if packet.type == 1:  # CONNECT
-                        writer.write(b"\x20" + bytes((2 + len(props),)) + b"\x00\x00" + props)
-                    elif packet.type == 8:  # SUBSCRIBE: grant QoS 1, then the burst
-                        mid = packet.body[:2]
-                        writer.write(b"\x90" + bytes((3 + len(props),)) + mid + props + b"\x01")
-                        writer.write(self.burst)
-                    elif packet.type == 12:  # PINGREQ
-                        writer.write(b"\xd0\x00")
-                await writer.drain()
-        finally:
-            writer.close()
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
 
 
 def burst(mqtt5: bool, qos: int) -> bytes:
@@ -91,8 +50,7 @@ async def test_messages_behind_an_invalid_utf8_topic_arrive_at_once(
     stop_later: list[object],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    broker = ScriptedBroker(version == 5, burst(version == 5, qos))
-    await broker.start()
+    broker = await ScriptedBroker(mqtt5=version == 5, burst=burst(version == 5, qos)).start()
     stop_later.append(broker)
     got: list[str] = []
     arrived = asyncio.Event()
@@ -128,8 +86,7 @@ async def test_a_failing_per_topic_callback_never_stalls_the_messages_behind_it(
         encode_publish(Publish(t, b"{}", qos=qos, mid=i + 1 if qos else 0), False)
         for i, t in enumerate(topics)
     )
-    broker = ScriptedBroker(False, wire)
-    await broker.start()
+    broker = await ScriptedBroker(burst=wire).start()
     stop_later.append(broker)
     got: list[str] = []
     options = MqttOptions(url=broker.url, keepalive=60, fast_path=fast_path)

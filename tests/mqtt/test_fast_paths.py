@@ -33,10 +33,13 @@ async def connections() -> AsyncIterator[Callable[..., MqttConnection]]:
     made: list[MqttConnection] = []
 
     def make(
-        url: str, on_message: Callable[[Any], None] | None = None, version: int = 4
+        url: str,
+        on_message: Callable[[Any], None] | None = None,
+        version: int = 4,
+        **options: Any,
     ) -> MqttConnection:
         conn = MqttConnection(
-            MqttOptions(url=url, protocol_version=version, **FAST),
+            MqttOptions(url=url, protocol_version=version, **FAST, **options),
             on_message=on_message or (lambda _m: None),
         )
         made.append(conn)
@@ -169,7 +172,11 @@ async def test_emit_when_connected_returns_a_completed_future(
 
 @pytest.mark.parametrize("how", ["default", "option-off", "env-off"])
 async def test_the_fast_path_switches_off_and_messages_still_flow(
-    mqtt_broker: MosquittoBroker, mqtt_version: int, how: str, monkeypatch: pytest.MonkeyPatch
+    mqtt_broker: MosquittoBroker,
+    connections: Callable[..., MqttConnection],
+    mqtt_version: int,
+    how: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from nestpy_mqtt._buffered_socket import BufferedSocket
 
@@ -177,23 +184,17 @@ async def test_the_fast_path_switches_off_and_messages_still_flow(
         monkeypatch.setenv("NESTPY_MQTT_FAST_PATH", "false")
     extra = {"fast_path": False} if how == "option-off" else {}
     got: list[bytes] = []
-    options = MqttOptions(url=mqtt_broker.url, protocol_version=mqtt_version, **FAST, **extra)
-    sub = MqttConnection(options, on_message=lambda m: got.append(m.payload))
-    pub = MqttConnection(options, on_message=lambda _m: None)
-    try:
-        await sub.connect()
-        await pub.connect()
-        await sub.subscribe("fast/switch", qos=0)
-        sent = [str(i).encode() for i in range(2000)]
-        for payload in sent:
-            pub.publish("fast/switch", payload)
-        await eventually(lambda: len(got) >= len(sent), 10)
-        assert got == sent
-        buffered = isinstance(sub.unwrap().socket(), BufferedSocket)
-        assert buffered is (how == "default")
-    finally:
-        await sub.close()
-        await pub.close()
+    sub = connections(mqtt_broker.url, lambda m: got.append(m.payload), mqtt_version, **extra)
+    pub = connections(mqtt_broker.url, version=mqtt_version, **extra)
+    await sub.connect()
+    await pub.connect()
+    await sub.subscribe("fast/switch", qos=0)
+    sent = [str(i).encode() for i in range(2000)]
+    for payload in sent:
+        pub.publish("fast/switch", payload)
+    await eventually(lambda: len(got) >= len(sent), 10)
+    assert got == sent
+    assert isinstance(sub.unwrap().socket(), BufferedSocket) is (how == "default")
 
 
 def test_a_paho_without_the_fast_path_internals_warns_once(

@@ -14,10 +14,10 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scripted_broker import ScriptedBroker
 
 from nestpy_mqtt import ClientMqtt, MqttOptions
 from nestpy_mqtt._buffered_socket import BufferedSocket
-from nestpy_mqtt._codec import PacketReader, decode_publish
 
 
 def _drain(sock: socket.socket) -> bytes:
@@ -64,50 +64,12 @@ def test_partial_writes_keep_every_byte_in_order(chunks: list[bytes]) -> None:
         right.close()
 
 
-class StallingBroker:
-    """Answers CONNECT, then reads only when ``reading`` is set; counts the PUBLISH packets."""
-
-    def __init__(self) -> None:
-        self.reading = asyncio.Event()
-        self.publishes = 0
-        self.server: asyncio.Server | None = None
-
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return f"mqtt://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        sock = writer.get_extra_info("socket")
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-        frames = PacketReader()
-        try:
-            while data := await reader.read(1 << 20):
-                for packet in frames.feed(data):
-                    if packet.type == 1:  # CONNECT
-                        writer.write(b"\x20\x02\x00\x00")
-                    elif packet.type == 3:
-                        decode_publish(packet.first, packet.body, False)
-                        self.publishes += 1
-                    elif packet.type == 12:  # PINGREQ
-                        writer.write(b"\xd0\x00")
-                await writer.drain()
-                await self.reading.wait()
-        finally:
-            writer.close()
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
-
-
 async def test_emit_waits_on_a_stalled_link_and_memory_stays_bounded() -> None:
     limit = 256 * 1024
     payload = "x" * 60_000
     total = 800  # 48 MB: far more than the kernel's socket buffers hold
-    broker = StallingBroker()
-    url = await broker.start()
-    client = ClientMqtt(MqttOptions(url=url, max_write_buffer_bytes=limit))
+    broker = await ScriptedBroker(paused=True).start()
+    client = ClientMqtt(MqttOptions(url=broker.url, max_write_buffer_bytes=limit))
     sent = 0
     most = 0
 
@@ -119,8 +81,7 @@ async def test_emit_waits_on_a_stalled_link_and_memory_stays_bounded() -> None:
             most = max(most, client._connection._bridge.buffered_bytes)  # type: ignore[union-attr]
 
     try:
-        await client.connect()
-        broker.reading.clear()  # the broker takes the CONNECT, then stops reading
+        await client.connect()  # the broker takes the CONNECT, then stops reading
         producer = asyncio.create_task(produce())
         # Wait until the producer is held back: no progress for a while, the broker stalled.
         last, still_since = -1, time.monotonic()
