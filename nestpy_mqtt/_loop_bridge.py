@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -81,6 +82,10 @@ class LoopBridge:
         """Receives QoS 0 PUBLISH packets parsed by the bridge: (topic, payload, first byte)."""
         self.on_drain: Callable[[int], None] | None = None
         """Called with the bytes still queued after each write (and 0 when the socket goes)."""
+        self.write_limit = sys.maxsize
+        self.write_full = False
+        """More than ``write_limit`` bytes wait in the buffered socket (as of the latest
+        publish or write)."""
         self._topics: dict[str, bytes] = {}
         self.messages = 0  # bumped by the connection for each message delivered
         self._fd: int | None = None
@@ -216,6 +221,7 @@ class LoopBridge:
             self._misc = None
         if self._closed is not None and not self._closed.done():
             self._closed.set_result(None)
+        self.write_full = False
         if self.on_drain is not None:  # the queue is gone: nobody waits for it any more
             self.on_drain(0)
 
@@ -250,6 +256,7 @@ class LoopBridge:
             self.internals.bytes_sent()  # type: ignore[union-attr]  # as paho does
             if io._error is not None:  # the peer is gone: let paho's next read find out
                 self.loop.call_soon(self._on_readable)
+            self.write_full = io.out_bytes > self.write_limit
             if self.on_drain is not None:
                 self.on_drain(io.out_bytes)
         if self._watched is not None and (
@@ -367,11 +374,14 @@ class LoopBridge:
                 return False
             if len(self._topics) < 10_000:
                 self._topics[topic] = header
-        fixed = publish_fixed_header(retain, len(header) + len(payload))
+        remaining = len(header) + len(payload)
+        fixed = publish_fixed_header(retain, remaining)
         if fixed is None:
             return False
         io.out.extend((fixed, header, payload))  # the parts, not joined
-        io.out_bytes += len(fixed) + len(header) + len(payload)
+        queued = io.out_bytes = io.out_bytes + remaining + len(fixed)
+        if queued > self.write_limit:
+            self.write_full = True
         if not self._in_read and not self._flush_scheduled:
             self._flush_scheduled = True
             self.loop.call_soon(self._flush)

@@ -12,6 +12,9 @@ __all__ = ["WriteGate"]
 
 class _Buffer(Protocol):
     on_drain: Callable[[int], None] | None
+    write_full: bool
+    """Set by the buffer when more than ``write_limit`` bytes are queued."""
+    write_limit: int
 
     @property
     def buffered_bytes(self) -> int: ...
@@ -20,24 +23,26 @@ class _Buffer(Protocol):
 class WriteGate:
     """Holds publishers back while more than ``limit`` bytes are queued (0: never).
 
-    Waiters go on, in order, once the queue is down to half the limit or the socket is gone;
-    while any waits, new publishers wait behind them, so messages keep their order.
+    A publisher must wait while ``buffer.write_full`` or ``waiters`` (then it queues behind
+    them, so messages keep their order); waiters go on, in order, once the queue is down to
+    half the limit or the socket is gone.
     """
 
-    __slots__ = ("_drained", "_limit", "_waiters")
+    __slots__ = ("_drained", "_limit", "waiters")
 
     def __init__(self, limit: int) -> None:
         self._limit = limit or sys.maxsize
         self._drained: asyncio.Future[None] | None = None
-        self._waiters = 0
+        self.waiters = 0
+        """Publishers waiting now (others must queue behind them)."""
 
-    def blocked(self, buffer: _Buffer | None) -> bool:
-        """Whether a publisher must ``await wait(buffer)`` before publishing."""
-        return bool(self._waiters) or (buffer is not None and buffer.buffered_bytes > self._limit)
+    def attach(self, buffer: _Buffer) -> None:
+        """Have ``buffer`` flag ``write_full`` above the limit."""
+        buffer.write_limit = self._limit
 
     async def wait(self, buffer: _Buffer | None) -> None:
         """Return once ``buffer`` holds at most the limit (at once if it does already)."""
-        self._waiters += 1
+        self.waiters += 1
         try:
             while buffer is not None and buffer.buffered_bytes > self._limit:
                 drained = self._drained
@@ -46,7 +51,7 @@ class WriteGate:
                     buffer.on_drain = self._on_drain(buffer)
                 await asyncio.shield(drained)
         finally:
-            self._waiters -= 1
+            self.waiters -= 1
 
     def _on_drain(self, buffer: _Buffer) -> Callable[[int], None]:
         def drained(queued: int) -> None:

@@ -231,7 +231,8 @@ class MqttConnection:
     def write_blocked(self) -> bool:
         """Whether a publisher should ``await wait_writable()`` first: more than
         ``max_write_buffer_bytes`` wait to be written, or others wait already (order kept)."""
-        return self._write_gate.blocked(self._bridge)
+        bridge = self._bridge  # inline WriteGate.blocked: on every emit() and send()
+        return bridge is not None and (bridge.write_full or self._write_gate.waiters > 0)
 
     async def wait_writable(self) -> None:
         """Wait until the write buffer has drained to half of ``max_write_buffer_bytes``.
@@ -305,6 +306,7 @@ class MqttConnection:
         internals = PahoInternals.check(client) if self.options.fast_path else None
         bridge = LoopBridge(loop, client, internals=internals, mqtt5=mqtt5)
         bridge.attach(client)
+        self._write_gate.attach(bridge)
         # A failing callback (e.g. one added with unwrap().message_callback_add) is logged by
         # paho and the read goes on: raised out of paho's read, it would leave paho's packet
         # state behind, and the packets read after it would wait (or the same one come again).
