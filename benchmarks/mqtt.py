@@ -43,6 +43,7 @@ def options(args: argparse.Namespace, *, service: bool) -> MqttOptions:
         shared_group=group,
         subscribe_options={"qos": args.qos if service else 0},
         ack_policy=args.ack_policy,
+        fast_path=args.fast_path == "on",
     )
 
 
@@ -239,6 +240,12 @@ def _options(parser: argparse.ArgumentParser) -> None:
         default=AckPolicy.AFTER_HANDLER,
         help="when the service acknowledges QoS 1 messages (with --qos 1)",
     )
+    parser.add_argument(
+        "--fast-path",
+        choices=("on", "off"),
+        default="on",
+        help="off: MqttOptions(fast_path=False), paho's own socket and reader (client, service)",
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -248,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(serve(args))
         return
     extra = ["--handler", args.handler, "--ack-policy", str(args.ack_policy)]
-    extra += ops.service_flags(args)
+    extra += ["--fast-path", args.fast_path, *ops.service_flags(args)]
     services = common.start_services("benchmarks.mqtt", args, extra)
     try:
         meter = common.cpu_meter(args, services)

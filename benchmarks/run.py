@@ -29,6 +29,19 @@ from benchmarks._common import ROOT
 from nestpy_mqtt.testing import MosquittoBroker
 
 IMPLS = {"nestpy": "benchmarks.mqtt", "raw-paho": "benchmarks.raw_paho"}
+PAHO_PATH = "nestpy-paho-path"
+
+
+def impls(args: argparse.Namespace) -> dict[str, str]:
+    """The implementations to run, by name: their driver modules."""
+    chosen = dict(IMPLS)
+    if args.paho_path:
+        chosen[PAHO_PATH] = "benchmarks.mqtt"
+    if args.nestjs:
+        chosen.update(NESTJS)
+    return chosen
+
+
 NESTJS = {"nestjs": "benchmarks.nestjs"}
 
 
@@ -126,6 +139,15 @@ def table(
             f"| {label} | {cell(ours)} | {cell(theirs)} | {by_rate} "
             f"| {cpu_cell(lean_ours)} | {cpu_cell(lean_theirs)} | {by_cpu} |"
         )
+    if any(impl == PAHO_PATH for impl, _ in best):
+        out += ["", "| row | nestpy, paho path (fast path off) | paho path/raw | by CPU |"]
+        out.append("|---|---|---|---|")
+        for label, *_ in rows(args):
+            slow, raw = best.get((PAHO_PATH, label)), best.get(("raw-paho", label))
+            lean_slow, lean_raw = leanest.get((PAHO_PATH, label)), leanest.get(("raw-paho", label))
+            by_rate = ratio(rate(slow), rate(raw)) if slow and raw else "-"
+            by_cpu = ratio(cpu(lean_raw), cpu(lean_slow)) if lean_slow and lean_raw else "-"
+            out.append(f"| {label} | {cell(slow)} | {by_rate} | {by_cpu} |")
     if any(impl == "nestjs" for impl, _ in best):
         out += ["", "| row | NestJS service + client | nestpy/NestJS | raw paho/NestJS |"]
         out.append("|---|---|---|---|")
@@ -160,6 +182,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--nestjs", action="store_true", help="add NestJS service + client (needs Node.js)"
     )
+    parser.add_argument(
+        "--paho-path",
+        action="store_true",
+        help="add nestpy with --fast-path off (paho's own socket and reader)",
+    )
     return parser.parse_args(argv)
 
 
@@ -182,16 +209,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         for attempt in range(args.repeat):
             shared: dict[tuple[str, ...], dict[str, Any]] = {}  # raw paho's QoS 1 runs
             for label, mode, c, n, common, ours in rows(args):
-                for impl, module in {**IMPLS, **(NESTJS if args.nestjs else {})}.items():
+                for impl, module in impls(args).items():
                     if impl == "nestjs" and common:
                         continue  # the NestJS driver has no QoS option
                     extra = ["--protocol", str(args.protocol), *common]
-                    if impl == "nestpy":
+                    if impl.startswith("nestpy"):
                         extra += ours
                         if args.workers > 1:
                             extra += ["--workers", str(args.workers)]
+                    if impl == PAHO_PATH:
+                        extra += ["--fast-path", "off"]
                     key = (impl, mode, str(c), str(n), *extra)
-                    reuse = impl != "nestpy" and bool(common)  # the same run for every policy
+                    reuse = not impl.startswith("nestpy") and bool(
+                        common
+                    )  # the same run for every policy
                     if reuse and key in shared:
                         result = shared[key]
                     else:

@@ -1,34 +1,46 @@
-"""A plain TCP socket as paho sees it, with a read buffer and a write queue; QoS 0 PUBLISH
-packets parsed and written without paho (used by ``_loop_bridge``; paho-free)."""
+"""A plain TCP socket as paho sees it, with a read buffer and a bounded-cost write queue
+(used by ``_loop_bridge``; paho-free)."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
+from collections import deque
+from itertools import islice
 from typing import Any
 
-__all__ = ["BufferedSocket", "fixed_header", "parse_qos0_publish", "topic_header"]
+__all__ = ["BufferedSocket"]
 
 _READ_SIZE = 65536
-_MAX_REMAINING_LENGTH = 268_435_455
+_IOV_MAX = 1024  # buffers per sendmsg (Linux's IOV_MAX)
+_MAX_FLUSH_BYTES = 4 << 20  # per flush: a fast peer never keeps the loop busy for long
+_JOIN_BYTES = 64 << 10  # below this, join and send (one copy); above, sendmsg (no copy)
+
+Chunk = bytes | bytearray | memoryview
 
 
 class BufferedSocket:
     """A plain TCP socket as paho sees it, with a read-ahead buffer and a write queue.
 
     ``recv`` is served from 64 KiB reads; ``send`` only queues, and ``flush`` writes the queue
-    in one ``send``. A write error is kept and raised by the next ``recv``/``send``, where paho
-    turns it into a lost connection. Other attributes are the socket's (``unwrap().socket()``
+    with ``sendmsg`` (writev), never joining or copying more than 64 KiB of it: a partial write
+    keeps a ``memoryview`` of the rest, so the cost per byte does not grow with the queue. A write
+    error is kept and raised by the next ``recv``/``send``, where paho turns it into a lost
+    connection. Other attributes are the socket's (``unwrap().socket()``
     returns this wrapper).
     """
 
-    __slots__ = ("_eof", "_error", "_in", "_out", "_pos", "sock")
+    __slots__ = ("_eof", "_error", "_in", "_pos", "out", "out_bytes", "sock")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self._in = b""
         self._pos = 0
-        self._out: list[bytes | bytearray] = []
+        self.out: deque[Chunk] = deque()
+        """The write queue: a writer appends a packet's parts (never joined) and adds their
+        length to ``out_bytes``; ``flush`` takes them from the left."""
+        self.out_bytes = 0
+        """How many bytes wait to be written."""
         self._error: OSError | None = None
         self._eof = False
 
@@ -68,7 +80,8 @@ class BufferedSocket:
         """Queue ``data`` (paho passes a fresh copy); it is written by ``flush``."""
         if self._error is not None:
             raise self._error
-        self._out.append(data)
+        self.out.append(data)
+        self.out_bytes += len(data)
         return len(data)
 
     @property
@@ -79,27 +92,49 @@ class BufferedSocket:
     @property
     def has_output(self) -> bool:
         """Whether queued bytes wait to be written."""
-        return bool(self._out)
+        return bool(self.out)
 
     def flush(self) -> bool:
-        """Write what is queued in one ``send``; False if the socket could not take it all."""
-        out = self._out
-        if not out:
-            return True
-        data = out[0] if len(out) == 1 else b"".join(out)
-        try:
-            sent = self.sock.send(data)
-        except BlockingIOError:
-            sent = 0
-        except OSError as exc:
-            self._error = exc
-            self._out = []
-            return True
-        if sent >= len(data):
-            self._out = []
-            return True
-        self._out = [data[sent:]]
-        return False
+        """Write what the socket takes (up to 4 MiB); False if anything is left queued."""
+        out = self.out
+        budget = _MAX_FLUSH_BYTES
+        while out:
+            total = self.out_bytes
+            try:
+                if len(out) == 1:
+                    sent = self.sock.send(out[0])
+                elif total <= _JOIN_BYTES:  # a loop turn's packets: one copy is the cheapest
+                    data = b"".join(out)
+                    out.clear()
+                    out.append(data)
+                    sent = self.sock.send(data)
+                else:
+                    sent = self.sock.sendmsg(list(islice(out, _IOV_MAX)))
+            except BlockingIOError:
+                return False
+            except OSError as exc:
+                self._error = exc
+                out.clear()
+                self.out_bytes = 0
+                return True
+            if sent >= total:
+                out.clear()
+                self.out_bytes = 0
+                return True
+            if not sent:
+                return False
+            self.out_bytes = total - sent
+            budget -= sent
+            while sent:
+                head = out[0]
+                if sent < len(head):  # the socket is full: keep the rest, without a copy
+                    out[0] = memoryview(head)[sent:]
+                    return False
+                sent -= len(head)
+                out.popleft()
+            if budget <= 0:
+                return not out
+        return True
 
     def fileno(self) -> int:
         """The socket's file descriptor."""
@@ -118,65 +153,3 @@ class BufferedSocket:
         with contextlib.suppress(OSError):
             self.flush()
         self.sock.close()
-
-
-def parse_qos0_publish(buf: bytes, pos: int, mqtt5: bool) -> tuple[bytes, bytes, int] | None:
-    """(topic, payload, end) of the QoS 0 PUBLISH at ``buf[pos]`` if it is whole and plain.
-
-    None when it is cut short, has an empty topic (malformed, or an MQTT 5 topic alias) or
-    MQTT 5 properties: paho reads those.
-    """
-    size = len(buf)
-    i, length, shift = pos + 1, 0, 0
-    while True:
-        if i >= size or shift > 21:
-            return None
-        byte = buf[i]
-        i += 1
-        length |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            break
-        shift += 7
-    end = i + length
-    if end > size or length < 2:
-        return None
-    topic_end = i + 2 + ((buf[i] << 8) | buf[i + 1])
-    if topic_end == i + 2 or topic_end > end:
-        return None
-    start = topic_end
-    if mqtt5:
-        if topic_end >= end or buf[topic_end] != 0:
-            return None
-        start += 1
-    return buf[i + 2 : topic_end], buf[start:end], end
-
-
-def topic_header(topic: str, mqtt5: bool) -> bytes | None:
-    """The PUBLISH variable header for ``topic`` (QoS 0: no packet id; MQTT 5: no properties).
-
-    None for what paho refuses or treats specially (empty, wildcards, too long): paho
-    publishes those, and raises its own errors.
-    """
-    if not topic or "+" in topic or "#" in topic or "\x00" in topic:
-        return None
-    try:
-        encoded = topic.encode()
-    except UnicodeEncodeError:
-        return None
-    if len(encoded) > 65535:
-        return None
-    return len(encoded).to_bytes(2, "big") + encoded + (b"\x00" if mqtt5 else b"")
-
-
-def fixed_header(retain: bool, remaining: int) -> bytearray | None:
-    """A QoS 0 PUBLISH's fixed header; None if the packet is too large for MQTT."""
-    if remaining > _MAX_REMAINING_LENGTH:
-        return None
-    fixed = bytearray((0x31 if retain else 0x30,))
-    while True:
-        byte = remaining & 0x7F
-        remaining >>= 7
-        if not remaining:
-            fixed.append(byte)
-            return fixed
-        fixed.append(byte | 0x80)

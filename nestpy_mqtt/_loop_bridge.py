@@ -16,9 +16,10 @@ write); the loop watches the socket with ``add_reader``/``add_writer`` and calls
 * on plain TCP, paho's socket is wrapped in a ``BufferedSocket``: paho reads each packet with
   three ``recv`` calls and writes each packet with its own ``send``; behind the wrapper, reads
   come from one 64 KiB ``recv`` and every packet queued during a loop turn goes out in one
-  ``send``. This replaces paho's private ``_sock`` (paho is pinned below 3); when that
-  attribute is not what the bridge expects, or with TLS and WebSockets, paho's own socket is
-  used unchanged.
+  ``sendmsg``. QoS 0 PUBLISH packets are split from the buffer by ``_codec`` and written by
+  it, without paho. This needs paho's private members (``_paho_compat``, checked when the
+  connection is built); without them, or with TLS and WebSockets, paho's own socket is used
+  unchanged.
 
 The module does not import paho: it works on anything with paho's four methods.
 """
@@ -29,16 +30,12 @@ import asyncio
 import contextlib
 import logging
 import socket
+import sys
 from collections.abc import Callable
-from time import monotonic
 from typing import Any, Protocol
 
-from nestpy_mqtt._buffered_socket import (
-    BufferedSocket,
-    fixed_header,
-    parse_qos0_publish,
-    topic_header,
-)
+from nestpy_mqtt._buffered_socket import BufferedSocket
+from nestpy_mqtt._codec import publish_fixed_header, publish_topic_header, split_qos0_publish
 
 logger = logging.getLogger("nestpy.mqtt.connection")
 
@@ -56,6 +53,15 @@ class PahoLike(Protocol):
     def want_write(self) -> bool: ...
 
 
+class Internals(Protocol):
+    """paho's private members the buffered path needs (``_paho_compat.PahoInternals``)."""
+
+    def swap_socket(self, sock: Any, wrapper: Any) -> bool: ...
+    def at_packet_boundary(self) -> bool: ...
+    def bytes_sent(self) -> None: ...
+    def bytes_received(self) -> None: ...
+
+
 class LoopBridge:
     """Socket callbacks for one paho client, on one asyncio loop."""
 
@@ -64,19 +70,26 @@ class LoopBridge:
         loop: asyncio.AbstractEventLoop,
         client: PahoLike,
         *,
-        buffered: bool = True,
+        internals: Internals | None = None,
         mqtt5: bool = False,
     ) -> None:
         self.loop = loop
         self.client = client
-        self.buffered = buffered
+        self.internals = internals
+        """None: paho's own socket and reader (no fast path)."""
         self.mqtt5 = mqtt5
         self.on_publish: Callable[[bytes, bytes, int], None] | None = None
         """Receives QoS 0 PUBLISH packets parsed by the bridge: (topic, payload, first byte)."""
+        self.on_drain: Callable[[int], None] | None = None
+        """Called with the bytes still queued after each write (and 0 when the socket goes)."""
+        self.write_limit = sys.maxsize
+        self.write_full = False
+        """More than ``write_limit`` bytes wait in the buffered socket (as of the latest
+        publish or write)."""
         self._topics: dict[str, bytes] = {}
         self.messages = 0  # bumped by the connection for each message delivered
         self._fd: int | None = None
-        self._sock: Any = None
+        self._watched: Any = None
         self._io: BufferedSocket | None = None
         self._writer = False
         self._in_read = False
@@ -131,12 +144,12 @@ class LoopBridge:
 
     async def disconnect(self, client: Any, timeout: float = 1.0) -> None:
         """Send DISCONNECT and wait for paho to close the socket; force it after ``timeout``."""
-        if self._sock is None:
+        if self._watched is None:
             return
         self._closed = self.loop.create_future()
         client.disconnect()
         client.loop_write()  # nearly always writes DISCONNECT and closes the socket at once
-        if self._sock is not None:
+        if self._watched is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._closed), timeout)
         self._closed = None
@@ -144,20 +157,20 @@ class LoopBridge:
 
     def force_close(self, client: Any) -> None:
         """Stop watching the socket and close it under paho (which notices on its next call)."""
-        if self._sock is not None:
+        if self._watched is not None:
             self.detach()
             if (sock := client.socket()) is not None:
                 sock.close()
 
     def detach(self) -> None:
         """Stop watching any socket (the client is being discarded)."""
-        if self._sock is not None:
-            self._close(self._sock)
+        if self._watched is not None:
+            self._close(self._watched)
 
     @property
     def has_socket(self) -> bool:
         """Whether a socket is being watched."""
-        return self._sock is not None
+        return self._watched is not None
 
     def _call(self, func: Callable[[Any], None], sock: Any) -> None:
         if self._deferred is not None:
@@ -167,9 +180,9 @@ class LoopBridge:
 
     # loop-thread actions ----------------------------------------------------------------------
     def _open(self, sock: Any) -> None:
-        if self._sock is not None:
-            self._close(self._sock)
-        self._sock = sock
+        if self._watched is not None:
+            self._close(self._watched)
+        self._watched = sock
         self._fd = sock.fileno()
         self._io = self._wrap(sock)
         self.loop.add_reader(self._fd, self._on_readable)
@@ -178,19 +191,21 @@ class LoopBridge:
         self._misc = self.loop.call_later(_MISC_INTERVAL, self._on_misc)
 
     def _wrap(self, sock: Any) -> BufferedSocket | None:
-        # Only a plain TCP socket that paho holds as _sock (paho 2.x): never TLS or WebSocket.
-        client: Any = self.client
-        if not self.buffered or type(sock) is not socket.socket:
+        # Only a plain TCP socket, the one paho holds: never TLS or WebSocket.
+        if self.internals is None or type(sock) is not socket.socket:
             return None
-        if getattr(client, "_sock", None) is not sock:
-            return None
-        io = BufferedSocket(client._sock)
-        client._sock = io
-        return io
+        io = BufferedSocket(sock)
+        return io if self.internals.swap_socket(sock, io) else None
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes queued on the buffered socket, not yet written (0 on paho's own path)."""
+        io = self._io
+        return io.out_bytes if io is not None else 0
 
     def _close(self, sock: Any) -> None:
         if self._fd is None or (
-            sock is not self._sock and (self._io is None or sock is not self._io)
+            sock is not self._watched and (self._io is None or sock is not self._io)
         ):
             return
         self._io = None
@@ -199,17 +214,20 @@ class LoopBridge:
             self.loop.remove_writer(self._fd)
         self._writer = False
         self._write_wanted = False
-        self._sock = None
+        self._watched = None
         self._fd = None
         if self._misc is not None:
             self._misc.cancel()
             self._misc = None
         if self._closed is not None and not self._closed.done():
             self._closed.set_result(None)
+        self.write_full = False
+        if self.on_drain is not None:  # the queue is gone: nobody waits for it any more
+            self.on_drain(0)
 
     def _register_write(self, _sock: Any) -> None:
         self._write_wanted = True
-        if not self._in_read and not self._flush_scheduled and self._sock is not None:
+        if not self._in_read and not self._flush_scheduled and self._watched is not None:
             # One flush for everything published during this loop iteration; cheaper than
             # add_writer (two epoll_ctl calls) when the socket can take the bytes, as it
             # nearly always can. A full socket falls back to add_writer in _flush.
@@ -218,7 +236,7 @@ class LoopBridge:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        if self._sock is None or self._writer:
+        if self._watched is None or self._writer:
             return
         io = self._io
         if self._write_wanted or (io is not None and io.has_output):
@@ -235,10 +253,15 @@ class LoopBridge:
         io = self._io
         if io is not None and io.has_output:
             io.flush()
-            client._last_msg_out = monotonic()  # type: ignore[attr-defined]  # as paho does
+            self.internals.bytes_sent()  # type: ignore[union-attr]  # as paho does
             if io._error is not None:  # the peer is gone: let paho's next read find out
                 self.loop.call_soon(self._on_readable)
-        if self._sock is not None and (client.want_write() or (io is not None and io.has_output)):
+            self.write_full = io.out_bytes > self.write_limit
+            if self.on_drain is not None:
+                self.on_drain(io.out_bytes)
+        if self._watched is not None and (
+            client.want_write() or (io is not None and io.has_output)
+        ):
             self._add_writer()
 
     def _unregister_write(self, _sock: Any) -> None:
@@ -256,7 +279,7 @@ class LoopBridge:
     # event loop callbacks ---------------------------------------------------------------------
     def _on_readable(self) -> None:
         client = self.client
-        if self._sock is None:
+        if self._watched is None:
             return
         self._in_read = True
         more = False  # bytes already read (buffered, or decrypted by TLS) wait: go on soon
@@ -268,7 +291,7 @@ class LoopBridge:
                 for _ in range(_MAX_READS_PER_WAKEUP):
                     before = self.messages
                     client.loop_read()
-                    sock = self._sock
+                    sock = self._watched
                     if sock is None:
                         break
                     pending = getattr(sock, "pending", None)  # TLS: bytes already decrypted
@@ -279,11 +302,11 @@ class LoopBridge:
             logger.exception("Unexpected error while reading from the MQTT socket")
         finally:
             self._in_read = False
-        if more and self._sock is not None:
+        if more and self._watched is not None:
             # The socket may have nothing more to say, so epoll would not wake us for these.
             self.loop.call_soon(self._on_readable)
         io = self._io
-        if self._sock is not None and (self._write_wanted or (io is not None and io.has_output)):
+        if self._watched is not None and (self._write_wanted or (io is not None and io.has_output)):
             # Flush what on_message published in one write; paho believes the writer is
             # registered already, so add it ourselves if the socket could not take everything.
             self._write()
@@ -300,7 +323,7 @@ class LoopBridge:
                     return  # nothing more for now
                 # paho's keepalive gives up when no bytes came for a while; the PUBLISH
                 # packets read here never reach paho's bookkeeping, so keep it up to date.
-                client._last_bytes_received = monotonic()  # type: ignore[attr-defined]
+                self.internals.bytes_received()  # type: ignore[union-attr]
                 if not io.has_input:  # end of stream or an error: paho finds out and closes
                     client.loop_read()
                     return
@@ -317,19 +340,22 @@ class LoopBridge:
         """Deliver a whole QoS 0 PUBLISH at the buffer's head to ``on_publish``; else False.
 
         Only at a packet boundary (paho holds no part of a packet), and only for packets paho
-        would deliver as they are: MQTT 5 ones with properties go to paho.
+        would deliver as they are: MQTT 5 ones with properties go to paho. A failure to
+        deliver one message is logged; the packets behind it are still read.
         """
         buf, pos = io._in, io._pos
         if buf[pos] & 0xF6 != 0x30:  # not a PUBLISH with QoS 0 (DUP and RETAIN may be set)
             return False
-        in_packet = getattr(self.client, "_in_packet", None)
-        if in_packet is None or in_packet["command"]:
+        if not self.internals.at_packet_boundary():  # type: ignore[union-attr]
             return False
-        parsed = parse_qos0_publish(buf, pos, self.mqtt5)
+        parsed = split_qos0_publish(buf, pos, self.mqtt5)
         if parsed is None:
             return False
         topic, payload, io._pos = parsed
-        self.on_publish(topic, payload, buf[pos])  # type: ignore[misc]
+        try:
+            self.on_publish(topic, payload, buf[pos])  # type: ignore[misc]
+        except Exception:
+            logger.exception("Could not deliver a message (topic %r)", topic)
         return True
 
     def send_publish(self, topic: str, payload: bytes | bytearray, retain: bool) -> bool:
@@ -343,15 +369,19 @@ class LoopBridge:
             return False
         header = self._topics.get(topic)
         if header is None:
-            header = topic_header(topic, self.mqtt5)
+            header = publish_topic_header(topic, self.mqtt5)
             if header is None:
                 return False
             if len(self._topics) < 10_000:
                 self._topics[topic] = header
-        fixed = fixed_header(retain, len(header) + len(payload))
+        remaining = len(header) + len(payload)
+        fixed = publish_fixed_header(retain, remaining)
         if fixed is None:
             return False
-        io._out += (fixed, header, payload)
+        io.out.extend((fixed, header, payload))  # the parts, not joined
+        queued = io.out_bytes = io.out_bytes + remaining + len(fixed)
+        if queued > self.write_limit:
+            self.write_full = True
         if not self._in_read and not self._flush_scheduled:
             self._flush_scheduled = True
             self.loop.call_soon(self._flush)
@@ -375,5 +405,5 @@ class LoopBridge:
             self.client.loop_misc()
         except Exception:
             logger.exception("Unexpected error in the MQTT keepalive timer")
-        if self._sock is not None and self._misc is None:
+        if self._watched is not None and self._misc is None:
             self._misc = self.loop.call_later(_MISC_INTERVAL, self._on_misc)

@@ -204,9 +204,15 @@ class ClientMqtt(ClientProxy):
         )
 
     def _publish_now(self, route: str, payload: bytes, options: Any) -> bool:
-        # Connected and the reply subscription granted: publish without a coroutine. A QoS 1
-        # or 2 request takes the slow path, which waits for its acknowledgement.
-        if route not in self._subscribed_routes or not self._connection.is_connected:
+        # Connected, the reply subscription granted and the write buffer below its limit:
+        # publish without a coroutine. A QoS 1 or 2 request takes the slow path, which waits
+        # for its acknowledgement.
+        connection = self._connection
+        if (
+            route not in self._subscribed_routes
+            or not connection.is_connected
+            or connection.write_blocked
+        ):
             return False
         if options is not None and options.qos:
             return False
@@ -214,7 +220,7 @@ class ClientMqtt(ClientProxy):
         return True
 
     def _emit_now(self, route: str, payload: bytes, options: Any) -> asyncio.Future[None] | None:
-        if not self._connection.is_connected:
+        if not self._connection.is_connected or self._connection.write_blocked:
             return None
         try:
             sent = self._publish(route, payload, options)
@@ -231,6 +237,7 @@ class ClientMqtt(ClientProxy):
     async def _publish_request(self, route: str, payload: bytes, options: Any) -> None:
         await self._ensure_connected()
         await self._ensure_reply_subscription(route)
+        await self._connection.wait_writable()  # backpressure: max_write_buffer_bytes
         acknowledged = self._publish(route, payload, options)
         if acknowledged is not None:
             # QoS 1/2: a refusal (MQTT 5) fails the request at once; across a reconnect paho
@@ -239,6 +246,7 @@ class ClientMqtt(ClientProxy):
 
     async def _dispatch_event(self, route: str, payload: bytes, options: Any) -> None:
         await self._ensure_connected()
+        await self._connection.wait_writable()  # backpressure: max_write_buffer_bytes
         sent = self._publish(route, payload, options)
         if sent is not None:
             await sent

@@ -26,8 +26,10 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from nestpy_mqtt._acks import PublishTracker, Subscription, SubscriptionTracker
 from nestpy_mqtt._loop_bridge import LoopBridge
-from nestpy_mqtt._paho_client import build_client, fast_delivery, reconnect, send_ack
+from nestpy_mqtt._paho_client import build_client, reconnect
+from nestpy_mqtt._paho_compat import PahoInternals, invalid_topic, raw_topic, send_ack
 from nestpy_mqtt._reconnect import EVENTS, DropCause, Refused, Supervisor, drop_cause
+from nestpy_mqtt._write_gate import WriteGate
 from nestpy_mqtt.ack import AckQueue
 from nestpy_mqtt.errors import (
     MqttConnectionError,
@@ -42,6 +44,8 @@ from nestpy_mqtt.status import StatusStream
 __all__ = ["EVENTS", "NOT_INITIALIZED", "MqttConnection"]
 
 logger = logging.getLogger("nestpy.mqtt.connection")
+paho_logger = logging.getLogger("nestpy.mqtt.paho")
+"""paho's own log lines (callback errors at ERROR, packets at DEBUG)."""
 
 NOT_INITIALIZED = 'Not initialized. Please call the "connect" method first.'
 
@@ -107,6 +111,7 @@ class MqttConnection:
         self._connected = self._closing = False
         self._connected_event = asyncio.Event()
         self._close_lock = asyncio.Lock()
+        self._write_gate = WriteGate(options.max_write_buffer_bytes)
 
     # public API -------------------------------------------------------------------------------
     @property
@@ -229,6 +234,21 @@ class MqttConnection:
         self._pubs.track(client, future, info.mid, topic)
         return future
 
+    @property
+    def write_blocked(self) -> bool:
+        """Whether a publisher should ``await wait_writable()`` first: more than
+        ``max_write_buffer_bytes`` wait to be written, or others wait already (order kept)."""
+        bridge = self._bridge  # inline WriteGate.blocked: on every emit() and send()
+        return bridge is not None and (bridge.write_full or self._write_gate.waiters > 0)
+
+    async def wait_writable(self) -> None:
+        """Wait until the write buffer has drained to half of ``max_write_buffer_bytes``.
+
+        Returns at once when it is below the limit; the link going down also ends the wait
+        (the publish then fails or is queued by paho as usual).
+        """
+        await self._write_gate.wait(self._bridge)
+
     async def publish_and_wait(
         self,
         topic: str,
@@ -292,8 +312,15 @@ class MqttConnection:
         if self._manual_ack:
             self.acks = AckQueue(lambda mid, qos: self._send_ack(client, mid, qos), loop)
         mqtt5 = self.options.protocol_version == 5
-        bridge = LoopBridge(loop, client, mqtt5=mqtt5)
+        internals = PahoInternals.check(client) if self.options.fast_path else None
+        bridge = LoopBridge(loop, client, internals=internals, mqtt5=mqtt5)
         bridge.attach(client)
+        self._write_gate.attach(bridge)
+        # A failing callback (e.g. one added with unwrap().message_callback_add) is logged by
+        # paho and the read goes on: raised out of paho's read, it would leave paho's packet
+        # state behind, and the packets read after it would wait (or the same one come again).
+        client.suppress_exceptions = True
+        client.enable_logger(paho_logger)
         close_socket = bridge.on_socket_close
 
         def on_socket_close(c: Any, userdata: Any, sock: Any) -> None:
@@ -304,7 +331,8 @@ class MqttConnection:
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_message = on_message = self._handle_message
-        bridge.on_publish = fast_delivery(client, on_message, mqtt5)
+        if internals is not None:
+            bridge.on_publish = internals.fast_delivery(on_message, mqtt5)
         subs = SubscriptionTracker(self, loop, self._send_subscribe, self._send_unsubscribe)
         client.on_subscribe = subs.handle_suback
         client.on_unsubscribe = subs.handle_unsuback
@@ -367,8 +395,18 @@ class MqttConnection:
             bridge.messages += 1
         try:
             self._on_message(message)
-        except Exception:
-            logger.exception("%s: message handler failed (topic %r)", self.name, message.topic)
+        except Exception as exc:
+            # Never let an error escape into paho's read: the packets read behind this one
+            # would wait for the next socket event (and paho would deliver this one again).
+            bad = invalid_topic(message) if isinstance(exc, UnicodeDecodeError) else None
+            if bad is not None:
+                logger.warning(
+                    "%s: dropped a message whose topic is not valid UTF-8: %r", self.name, bad
+                )
+            else:
+                logger.exception(
+                    "%s: message handler failed (topic %r)", self.name, raw_topic(message)
+                )
         if (events := self._supervisor.events).has("message"):
             events.emit("message", message)
 

@@ -217,6 +217,12 @@ class MqttOptions(BaseSettings):
     max_inflight_messages: int = Field(default=20, ge=0)
     max_queued_messages: int = Field(default=0, ge=0)
     """0 = unlimited."""
+    max_write_buffer_bytes: int = Field(default=4 << 20, ge=0)
+    """Bytes waiting to be written to the socket above which ``emit()`` and ``send()`` wait
+    until half of it has drained (backpressure on a slow link); 0 = unbounded. Default 4 MiB."""
+    fast_path: bool = True
+    """nestpy's buffered socket and QoS 0 PUBLISH reader/writer under paho (plain TCP). Off,
+    or when the installed paho lacks what it needs (one warning), paho's own path is used."""
     ws_path: str | None = None
     """WebSocket path; default: the URL's path, else ``/mqtt``."""
     ws_headers: dict[str, SecretStr] | None = None

@@ -140,3 +140,10 @@ def test_memory_prints_rss_and_pending_cost(broker: MosquittoBroker) -> None:
         assert result[key] > 0
     assert isinstance(result["client_rss_growth_mb_per_10k_pending"], float)
     assert result["bytes_per_pending_request"] > 0
+
+
+def test_write_path_prints_queue_and_stall_lines() -> None:
+    results = json_lines(run("benchmarks.write_path", "--sizes", "2", "--stall", "0.5"))
+    assert [r["measure"] for r in results] == ["stall", "queue"]
+    assert results[1]["queued_mb"] >= 2
+    assert results[0]["queued_mb"] <= 4.5  # the default bound, 4 MiB

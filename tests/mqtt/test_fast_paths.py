@@ -33,10 +33,13 @@ async def connections() -> AsyncIterator[Callable[..., MqttConnection]]:
     made: list[MqttConnection] = []
 
     def make(
-        url: str, on_message: Callable[[Any], None] | None = None, version: int = 4
+        url: str,
+        on_message: Callable[[Any], None] | None = None,
+        version: int = 4,
+        **options: Any,
     ) -> MqttConnection:
         conn = MqttConnection(
-            MqttOptions(url=url, protocol_version=version, **FAST),
+            MqttOptions(url=url, protocol_version=version, **FAST, **options),
             on_message=on_message or (lambda _m: None),
         )
         made.append(conn)
@@ -165,3 +168,64 @@ async def test_emit_when_connected_returns_a_completed_future(
         await second
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize("how", ["default", "option-off", "env-off"])
+async def test_the_fast_path_switches_off_and_messages_still_flow(
+    mqtt_broker: MosquittoBroker,
+    connections: Callable[..., MqttConnection],
+    mqtt_version: int,
+    how: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from nestpy_mqtt._buffered_socket import BufferedSocket
+
+    if how == "env-off":
+        monkeypatch.setenv("NESTPY_MQTT_FAST_PATH", "false")
+    extra = {"fast_path": False} if how == "option-off" else {}
+    got: list[bytes] = []
+    sub = connections(mqtt_broker.url, lambda m: got.append(m.payload), mqtt_version, **extra)
+    pub = connections(mqtt_broker.url, version=mqtt_version, **extra)
+    await sub.connect()
+    await pub.connect()
+    await sub.subscribe("fast/switch", qos=0)
+    sent = [str(i).encode() for i in range(2000)]
+    for payload in sent:
+        pub.publish("fast/switch", payload)
+    await eventually(lambda: len(got) >= len(sent), 10)
+    assert got == sent
+    assert isinstance(sub.unwrap().socket(), BufferedSocket) is (how == "default")
+
+
+def test_a_paho_without_the_fast_path_internals_warns_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from nestpy_mqtt import _paho_compat
+
+    monkeypatch.setattr(_paho_compat, "_warned", False)
+    with caplog.at_level("WARNING", logger="nestpy.mqtt.connection"):
+        assert _paho_compat.PahoInternals.check(object()) is None  # type: ignore[arg-type]
+        assert _paho_compat.PahoInternals.check(object()) is None  # type: ignore[arg-type]
+    [record] = caplog.records
+    assert "Client._sock" in record.getMessage()
+    assert "paho's own" in record.getMessage()
+
+
+async def test_fast_path_messages_keep_pahos_keepalive_clock(
+    mqtt_broker: MosquittoBroker, connections: Callable[..., MqttConnection]
+) -> None:
+    # The QoS 0 PUBLISH packets read by the fast path never pass through paho: its keepalive
+    # clock (paho 2.2: _last_bytes_received, 2.1: _last_msg_in) must still move with them.
+    got: list[bytes] = []
+    sub = connections(mqtt_broker.url, lambda m: got.append(m.payload))
+    pub = connections(mqtt_broker.url)
+    await sub.connect()
+    await pub.connect()
+    await sub.subscribe("fast/clock", qos=0)
+    internals = sub._bridge.internals  # type: ignore[union-attr]
+    assert internals is not None
+    await asyncio.sleep(0.3)
+    quiet_since = internals.last_received()
+    pub.publish("fast/clock", b"tick")
+    await eventually(lambda: bool(got), 5)
+    assert internals.last_received() > quiet_since

@@ -1,0 +1,216 @@
+"""Every use of paho's private members, in one module, checked when a connection is built.
+
+The fast path (``_loop_bridge``'s buffered socket and QoS 0 PUBLISH reader/writer) lives under
+paho: it swaps paho's socket for a buffered one, reads packets only at a packet boundary, keeps
+paho's keepalive clock up to date, and hands parsed messages to paho's callbacks. What it needs
+is private, so ``PahoInternals.check`` looks for all of it up front; anything missing (another
+paho version) means one warning and paho's own path, never a crash or a silently wrong
+keepalive. paho 2.1 calls the receive clock ``_last_msg_in``, 2.2 ``_last_bytes_received``.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+import time
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+__all__ = ["ManualAckClient", "PahoInternals", "invalid_topic", "raw_topic", "send_ack"]
+
+logger = logging.getLogger("nestpy.mqtt.connection")
+
+_RECEIVE_CLOCKS = ("_last_bytes_received", "_last_msg_in")  # paho 2.2, paho 2.1
+_MESSAGE_SLOTS = {"timestamp", "state", "dup", "mid", "_topic", "payload", "qos", "retain"}
+_warned = False
+
+
+def raw_topic(message: mqtt.MQTTMessage) -> bytes:
+    """The topic as received (bytes): ``message.topic`` raises on invalid UTF-8."""
+    topic = getattr(message, "_topic", b"")
+    return topic if isinstance(topic, bytes) else str(topic).encode()
+
+
+def invalid_topic(message: mqtt.MQTTMessage) -> bytes | None:
+    """The topic's bytes when they are not valid UTF-8, else None."""
+    topic = raw_topic(message)
+    try:
+        topic.decode()
+    except UnicodeDecodeError:
+        return topic
+    return None
+
+
+class PahoInternals:
+    """paho's private members for one client, as the fast path uses them."""
+
+    __slots__ = ("_receive_clock", "client")
+
+    def __init__(self, client: mqtt.Client, receive_clock: str) -> None:
+        self.client = client
+        self._receive_clock = receive_clock
+
+    @classmethod
+    def check(cls, client: mqtt.Client) -> PahoInternals | None:
+        """The internals of ``client``, or None (warned once per process) when this paho
+        lacks any of them: the caller then runs on paho's own path."""
+        problem = _missing(client)
+        if problem is None:
+            clock = next(name for name in _RECEIVE_CLOCKS if hasattr(client, name))
+            return cls(client, clock)
+        global _warned
+        if not _warned:
+            _warned = True
+            logger.warning(
+                "paho-mqtt %s lacks what nestpy's fast path needs (%s): using paho's own "
+                "socket handling, which is correct but slower. Install a paho-mqtt version "
+                "nestpy is tested with (see pyproject.toml) to get it back.",
+                _paho_version(),
+                problem,
+            )
+        return None
+
+    # socket ----------------------------------------------------------------------------------
+    def swap_socket(self, sock: Any, wrapper: Any) -> bool:
+        """Make paho use ``wrapper`` instead of ``sock``; False if paho holds another socket."""
+        client: Any = self.client
+        if getattr(client, "_sock", None) is not sock:
+            return False
+        client._sock = wrapper
+        return True
+
+    def at_packet_boundary(self) -> bool:
+        """Whether paho holds no part of an incoming packet (so the next byte starts one)."""
+        in_packet = getattr(self.client, "_in_packet", None)
+        return in_packet is not None and not in_packet["command"]
+
+    # keepalive clocks (the fast path reads and writes bytes paho never sees) ----------------
+    def bytes_sent(self) -> None:
+        """Tell paho's keepalive that bytes went out now."""
+        self.client._last_msg_out = time.monotonic()
+
+    def bytes_received(self) -> None:
+        """Tell paho's keepalive that bytes came in now."""
+        setattr(self.client, self._receive_clock, time.monotonic())
+
+    def last_received(self) -> float:
+        """When paho's keepalive believes bytes last came in (``time.monotonic()``)."""
+        return float(getattr(self.client, self._receive_clock))
+
+    # delivery --------------------------------------------------------------------------------
+    def fast_delivery(
+        self, on_message: Callable[[Any, Any, mqtt.MQTTMessage], None], mqtt5: bool
+    ) -> Callable[[bytes, bytes, int], None]:
+        """Deliver a QoS 0 PUBLISH the bridge parsed: paho's ``MQTTMessage``, built as paho
+        does (without its per-message lock), to ``on_message``, or through paho's dispatch
+        when per-topic callbacks (``message_callback_add``) or another ``on_message`` are
+        installed."""
+        client: Any = self.client
+        new_message = mqtt.MQTTMessage.__new__
+        message_type = mqtt.MQTTMessage
+        invalid = mqtt.mqtt_ms_invalid
+        filtered = client._on_message_filtered._root._children
+        dispatch = client._handle_on_message
+        clock = time.monotonic
+        received = mqtt.MQTTMessageInfo(0)  # shared: received messages are never waited on
+
+        def deliver(topic: bytes, payload: bytes, first: int) -> None:
+            message = new_message(message_type)
+            message.timestamp = clock()
+            message.state = invalid
+            message.dup = bool(first & 0x08)
+            message.mid = 0
+            message._topic = topic
+            message.payload = payload
+            message.qos = 0
+            message.retain = bool(first & 0x01)
+            message.info = received
+            message.properties = Properties(PacketTypes.PUBLISH) if mqtt5 else None  # type: ignore[no-untyped-call]
+            if filtered or client._on_message is not on_message:
+                dispatch(message)
+            else:
+                on_message(client, None, message)
+
+        return deliver
+
+
+def _missing(client: mqtt.Client) -> str | None:
+    c: Any = client
+    if not hasattr(c, "_sock"):
+        return "Client._sock"
+    in_packet = getattr(c, "_in_packet", None)
+    if not isinstance(in_packet, dict) or "command" not in in_packet:
+        return "Client._in_packet['command']"
+    if not hasattr(c, "_last_msg_out"):
+        return "Client._last_msg_out"
+    if not any(hasattr(c, name) for name in _RECEIVE_CLOCKS):
+        return "Client._last_bytes_received (2.2) or Client._last_msg_in (2.1)"
+    matcher = getattr(c, "_on_message_filtered", None)
+    if not isinstance(getattr(getattr(matcher, "_root", None), "_children", None), dict):
+        return "Client._on_message_filtered._root._children"
+    if not callable(getattr(c, "_handle_on_message", None)) or not hasattr(c, "_on_message"):
+        return "Client._handle_on_message"
+    slots = set(getattr(mqtt.MQTTMessage, "__slots__", ()))
+    if not slots >= _MESSAGE_SLOTS:
+        return f"MQTTMessage slots {sorted(_MESSAGE_SLOTS - slots)}"
+    return None
+
+
+def _paho_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("paho-mqtt")
+    except PackageNotFoundError:
+        return "?"
+
+
+class ManualAckClient(mqtt.Client):
+    """paho's client with every QoS 1/2 acknowledgement left to ``send_ack``.
+
+    paho's own ``manual_ack`` sends PUBREC at once and delays only PUBCOMP, which loses a
+    QoS 2 message when the process dies while handling it, and never completes a PUBREL the
+    broker resends after a restart. Here a QoS 2 message is delivered on PUBLISH and
+    acknowledged (PUBREC) by ``send_ack``; PUBREL is answered with PUBCOMP at once.
+    Decoded as paho 2.1 and 2.2 both do (2.2's ``_packet`` module is not in 2.1).
+    """
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        in_packet = self._in_packet
+        header = in_packet["command"]
+        if header & 0x06 != 0x04:  # not QoS 2: paho's way
+            return super()._handle_publish()
+        packet = bytes(in_packet["packet"])
+        (length,) = struct.unpack_from("!H", packet)
+        topic = packet[2 : 2 + length]
+        (mid,) = struct.unpack_from("!H", packet, 2 + length)
+        rest = packet[4 + length :]
+        message = mqtt.MQTTMessage(mid=mid, topic=topic)
+        message.dup = bool(header & 0x08)
+        message.qos = 2
+        message.retain = bool(header & 0x01)
+        if self._protocol == mqtt.MQTTv5:
+            message.properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            _, used = message.properties.unpack(rest)  # type: ignore[no-untyped-call]
+            rest = rest[used:]
+        message.payload = rest
+        message.timestamp = time.monotonic()
+        self._handle_on_message(message)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _handle_pubrel(self) -> MQTTErrorCode:
+        (mid,) = struct.unpack_from("!H", self._in_packet["packet"])
+        return self._send_pubcomp(mid)
+
+
+def send_ack(client: mqtt.Client, mid: int, qos: int) -> None:
+    """Acknowledge a received message on a client built with ``manual_ack=True``."""
+    if qos == 1:
+        client.ack(mid, 1)  # PUBACK
+    elif qos == 2:
+        client._send_pubrec(mid)
