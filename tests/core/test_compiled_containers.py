@@ -9,7 +9,19 @@ from typing import Annotated, Any
 
 from dependency_injector import providers
 
-from nestpy import Inject, Injectable, Module, ModuleRef, NestFactory, Provider, Scope
+from nestpy import (
+    APP_GUARD,
+    Controller,
+    Inject,
+    Injectable,
+    Module,
+    ModuleRef,
+    NestFactory,
+    Provider,
+    Scope,
+    UseGuards,
+)
+from nestpy.common.enhancers import GUARDS_ATTR
 from nestpy.testing import Test
 
 connects: list[str] = []
@@ -113,3 +125,35 @@ async def test_an_async_factory_overridden_by_an_async_factory_gives_its_instanc
     assert module.get("CONN") == {"url": "db://prod", "fake": "yes"}
     assert module.get(Users).conn is module.get("CONN")
     assert module.select(DbModule).container.CONN() is module.get("CONN")
+
+
+class AllowAll:
+    def can_activate(self, context: Any) -> bool:
+        return True
+
+
+@Injectable()
+class AuthGuard:
+    def can_activate(self, context: Any) -> bool:
+        return False
+
+
+@Controller()
+@UseGuards(AuthGuard)
+class GuardedController: ...
+
+
+@Module(controllers=[GuardedController], providers=[Provider(APP_GUARD, use_class=AuthGuard)])
+class GuardedModule: ...
+
+
+async def test_enhancers_are_read_from_the_container_when_handlers_are_set_up() -> None:
+    app = await NestFactory.create_application_context(GuardedModule)
+    container = app.select(GuardedModule).container
+    allow = AllowAll()
+    container.AuthGuard.override(providers.Object(allow))
+    assert app.enhancer_source(AuthGuard, GuardedController).instance is allow
+    (app_guard,) = [p for name, p in container.providers.items() if name.startswith("APP_GUARD")]
+    app_guard.override(providers.Object(allow))
+    sources = app.global_enhancer_sources(GUARDS_ATTR, GuardedController)
+    assert [source.instance for source in sources] == [allow]
