@@ -36,6 +36,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from nestpy.common.enhancers import AppEnhancerKey
 from nestpy.common.providers import UNSET, Provider
 from nestpy.common.tokens import INQUIRER, token_name
 from nestpy.core.dependencies import Dependency
@@ -120,6 +121,8 @@ _RESERVED = frozenset(dir(containers.DynamicContainer))
 
 
 def _attribute_name(token: Any, used: set[str]) -> str:
+    if isinstance(token, AppEnhancerKey):
+        token = token.kind  # APP_GUARD, then APP_GUARD_ for a second one
     name = token.__name__ if isinstance(token, type) else token if isinstance(token, str) else ""
     if not name.isidentifier():
         text = token_name(token)

@@ -153,7 +153,6 @@ async def test_enhancers_are_read_from_the_container_when_handlers_are_set_up() 
     allow = AllowAll()
     container.AuthGuard.override(providers.Object(allow))
     assert app.enhancer_source(AuthGuard, GuardedController).instance is allow
-    (app_guard,) = [p for name, p in container.providers.items() if name.startswith("APP_GUARD")]
-    app_guard.override(providers.Object(allow))
+    container.APP_GUARD.override(providers.Object(allow))
     sources = app.global_enhancer_sources(GUARDS_ATTR, GuardedController)
     assert [source.instance for source in sources] == [allow]
