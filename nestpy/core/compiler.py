@@ -8,13 +8,24 @@
 | durable (request-scoped)       | that, called in the durable sub-tree's context              |
 | ``use_value``                  | ``Object``                                                  |
 | ``use_existing``               | the target's provider object, under a second token          |
-| ``async def`` factory (static) | ``Object`` set at bootstrap from a ``Coroutine`` awaited once |
+| ``async def`` factory (static) | ``Singleton`` (awaited at bootstrap, then sync: see below)   |
 | generator / context manager    | ``Resource``, shut down at close (request scope: per message) |
+| ``forward_ref`` cycle target   | ``Singleton`` running ``__init__`` on its allocation, a       |
+|                                | ``Singleton(cls.__new__, cls)`` the cycle's back edge injects |
 
 Dependencies are passed as provider references, so an override of a provider is seen by
 every consumer. A testing override is compiled like any provider and installed with
 ``provider.override(...)`` on the original, which is compiled without its dependencies (they
-may be missing in a test).
+may be missing in a test) and given them afterwards when it can (``wire_overridden_base``).
+
+An async provider switches dependency-injector's async mode on at its first call (it returns
+an awaitable); the instance loader awaits it, dependencies first, then turns async mode off
+(``settle``), so the cached instance is returned as is from then on.
+
+dependency-injector has no cycle support (a ``Singleton`` caches its instance only once its
+call returns), so a ``forward_ref`` cycle is closed as Nest closes it: the back edge gets the
+target's allocated, not yet initialised, instance; the target's provider initialises that same
+object.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from nestpy.common.enhancers import AppEnhancerKey
 from nestpy.common.providers import UNSET, Provider
 from nestpy.common.tokens import INQUIRER, token_name
 from nestpy.core.dependencies import Dependency
@@ -34,22 +46,25 @@ from nestpy.core.request_context import in_durable_context
 from nestpy.core.resources import (
     TransientResourceError,
     enter_in_context,
-    is_async_resource,
     is_resource_factory,
 )
 
 AnyProvider = providers.Provider[Any]
 
 
-class _ShellInit:
-    """Runs ``__init__`` on an instance allocated early to close a ``forward_ref`` cycle."""
+def initialize(instance: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run ``__init__`` on the instance a ``forward_ref`` cycle handed out before it was built."""
+    type(instance).__init__(instance, *args, **kwargs)
+    return instance
 
-    def __init__(self, shell: Any) -> None:
-        self.shell = shell
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        type(self.shell).__init__(self.shell, *args, **kwargs)
-        return self.shell
+def settle(provider: AnyProvider) -> None:
+    """Turn async mode off on an awaited provider (and its overrides): from now on a call
+    returns the cached instance, not an awaitable of it."""
+    current: AnyProvider | None = provider
+    while current is not None:
+        current.disable_async_mode()
+        current = current.last_overriding
 
 
 def compile_records(order: Iterable[ProviderRecord]) -> None:
@@ -76,7 +91,7 @@ def wire_overridden_base(
     if not isinstance(
         base, providers.Factory | providers.Singleton | providers.ContextLocalSingleton
     ):
-        return  # values, aliases, async factories and durable wrappers keep their override only
+        return  # values, aliases, resources and durable wrappers keep their override only
     shadow = ProviderRecord(record.spec, record.node, record.role)
     shadow.deps, shadow.links = deps, links
     args, kwargs = _arguments(shadow)
@@ -106,6 +121,8 @@ _RESERVED = frozenset(dir(containers.DynamicContainer))
 
 
 def _attribute_name(token: Any, used: set[str]) -> str:
+    if isinstance(token, AppEnhancerKey):
+        token = token.kind  # APP_GUARD, then APP_GUARD_ for a second one
     name = token.__name__ if isinstance(token, type) else token if isinstance(token, str) else ""
     if not name.isidentifier():
         text = token_name(token)
@@ -128,14 +145,15 @@ def _build(record: ProviderRecord, spec: Provider, *, wired: bool) -> AnyProvide
     attributes = _pop_attributes(record, kwargs)
     if spec.kind == "class":
         provides: Any = spec.use_class
-        if wired and record.shell is not None:
-            provides = _ShellInit(record.shell)
+        if wired and record.cycle_target:
+            provides = initialize
+            args.insert(0, _allocation(record))
     else:
         provides = spec.use_factory
         if is_resource_factory(provides):
             return _resource(record, provides, args, kwargs, wired=wired)
-        if inspect.iscoroutinefunction(provides):
-            return _async_factory(record, provides, args, wired=wired)
+        if record.transient and inspect.iscoroutinefunction(provides):
+            raise AsyncTransientError(token=record.token)
     provider = _provider_class(record)(provides, *args, **kwargs)
     if attributes:
         provider.add_attributes(**attributes)
@@ -165,19 +183,6 @@ def _provider_class(record: ProviderRecord) -> Callable[[Any], _Buildable]:
     return providers.Singleton
 
 
-def _async_factory(
-    record: ProviderRecord, factory: Any, args: list[AnyProvider], *, wired: bool
-) -> AnyProvider:
-    if record.transient:
-        raise AsyncTransientError(token=record.token)
-    if record.request_scoped:
-        return providers.ContextLocalSingleton(factory, *args)
-    placeholder: providers.Object[Any] = providers.Object(None)
-    if wired:
-        record.slot = (placeholder, providers.Coroutine(factory, *args))
-    return placeholder
-
-
 def _resource(
     record: ProviderRecord,
     factory: Any,
@@ -191,14 +196,17 @@ def _resource(
     if record.request_scoped:
         return providers.ContextLocalSingleton(enter_in_context, factory, *args, **kwargs)
     resource: providers.Resource[Any] = providers.Resource(factory, *args, **kwargs)
-    if not wired:
-        return resource
-    record.resource = resource
-    if not is_async_resource(factory):
-        return resource
-    placeholder: providers.Object[Any] = providers.Object(None)
-    record.slot = (placeholder, resource)
-    return placeholder
+    if wired:
+        record.resource = resource
+    return resource
+
+
+def _allocation(target: ProviderRecord) -> AnyProvider:
+    """The provider of ``target``'s allocated instance, which a cycle's back edge injects."""
+    if target.shell is None:
+        cls = target.active.use_class  # a default-scope class provider (dependency_graph)
+        target.shell = providers.Singleton(cls.__new__, cls)
+    return target.shell
 
 
 def _for_consumer(consumer: ProviderRecord, target: ProviderRecord) -> AnyProvider:
@@ -222,7 +230,7 @@ def _arguments(record: ProviderRecord) -> tuple[list[AnyProvider], dict[str, Any
     for position, (dep, target) in enumerate(zip(record.deps, record.links, strict=True)):
         value: AnyProvider
         if position in record.shell_edges and target is not None:
-            value = providers.Object(target.shell)
+            value = _allocation(target)
         elif target is not None and target.provider is not None:
             value = _for_consumer(record, target)
         elif dep.keyword is not None and dep.default is not UNSET:

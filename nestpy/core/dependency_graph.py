@@ -9,7 +9,6 @@ order (dependencies first).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, cast
 
 from nestpy.common.scopes import Scope
 from nestpy.core.dependencies import Dependency, DependencyReader
@@ -100,9 +99,7 @@ def _close_cycle(
     if not (dep.forward and shellable):
         _raise_cycle(target, stack=stack[stack.index(target) :])
     record.shell_edges.add(position)
-    if target.shell is None:
-        cls = cast(type[Any], active.use_class)  # a class provider, checked above
-        target.shell = cast(Any, cls).__new__(cls)
+    target.cycle_target = True  # the compiler hands ``record`` its allocation on that edge
 
 
 def _raise_cycle(target: ProviderRecord, *, stack: list[ProviderRecord]) -> None:

@@ -106,10 +106,14 @@ def enhancer_source(
 def source_of_record(
     injector: Injector, record: ProviderRecord, *, per_message: bool = False
 ) -> EnhancerSource:
-    """A source for a registered enhancer record (a transient one is built here, once)."""
+    """A source for a registered enhancer record (a transient one is built here, once).
+
+    A static one is read from its provider, not from the instance cached at bootstrap: an
+    override installed on the container since then is what the handlers get.
+    """
     if record.request_scoped or (per_message and record.transient):
         return EnhancerSource(None, record, injector)
     provider = record.provider
     if provider is None:
         return EnhancerSource(None)
-    return EnhancerSource(record.instance if record.is_static else provider())
+    return EnhancerSource(provider())

@@ -122,7 +122,9 @@ class Injector:
         if record.transient and context_id is not None:  # one per context id, as in Nest
             value = self.contexts.get(context_id).run(transient_in_context, record)
         elif not record.request_scoped:
-            return provider()  # transient: a new instance; static: the shared one
+            # transient: a new instance; static: the shared one (an awaitable only when an
+            # async provider was rebuilt after bootstrap, e.g. after ``reset_override()``)
+            value = provider()
         else:
             context = contextvars.Context() if context_id is None else self.contexts.get(context_id)
             value = context.run(provider)

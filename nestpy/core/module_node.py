@@ -24,6 +24,7 @@ class ProviderRecord:
     """
 
     __slots__ = (
+        "cycle_target",
         "deps",
         "durable",
         "instance",
@@ -36,7 +37,6 @@ class ProviderRecord:
         "role",
         "shell",
         "shell_edges",
-        "slot",
         "spec",
         "token",
         "transient",
@@ -51,13 +51,16 @@ class ProviderRecord:
         self.deps: list[Dependency] = []
         self.links: list[ProviderRecord | None] = []
         self.shell_edges: set[int] = set()
-        self.shell: Any = None
+        """Positions of the dependencies that close a ``forward_ref`` cycle (back edges)."""
+        self.cycle_target = False
+        """A back edge points here: consumers on it get ``shell``, the instance before init."""
+        self.shell: providers.Singleton[Any] | None = None
+        """Allocates that instance (``cls.__new__``); the record's provider initialises it."""
         self.request_scoped = False
         self.durable = False
         """Request-scoped and shared by the messages of one durable sub-tree (one tenant)."""
         self.transient = False
         self.provider: providers.Provider[Any] | None = None
-        self.slot: tuple[providers.Object[Any], providers.Provider[Any]] | None = None
         self.instance: Any = None
         self.resource: providers.Resource[Any] | None = None
         """The dependency-injector ``Resource`` of a static resource factory (closed at close)."""

@@ -49,3 +49,34 @@ class PetsApp:
 @Module(providers=[Chicken, Egg])
 class FarmModule:
     pass
+
+
+inits: list[str] = []
+
+
+@Injectable()
+class Owner:
+    def __init__(self, keeper: Keeper) -> None:
+        inits.append("Owner")
+        self.keeper = keeper
+
+
+@Injectable()
+class Keeper:
+    def __init__(self, ledger: Ledger) -> None:
+        inits.append("Keeper")
+        self.ledger = ledger
+
+
+@Injectable()
+class Ledger:
+    owner: Annotated[Owner, Inject(forward_ref(lambda: Owner))]  # property back edge
+
+    def __init__(self, first: Annotated[Owner, Inject(forward_ref(lambda: Owner))]) -> None:
+        inits.append("Ledger")
+        self.first = first
+
+
+@Module(providers=[Owner, Keeper, Ledger])
+class LedgerModule:
+    pass

@@ -60,3 +60,17 @@ async def test_forward_ref_in_inject_without_a_cycle_is_a_lazy_token() -> None:
 
     app = await NestFactory.create_application_context(M)
     assert app.get(User).later is app.get(Later)
+
+
+async def test_a_three_provider_cycle_builds_each_instance_once() -> None:
+    from .cycles import Keeper, Ledger, LedgerModule, Owner, inits
+
+    inits.clear()
+    app = await NestFactory.create_application_context(LedgerModule)
+    owner, keeper, ledger = app.get(Owner), app.get(Keeper), app.get(Ledger)
+    assert owner.keeper is keeper
+    assert keeper.ledger is ledger
+    assert ledger.first is owner
+    assert ledger.owner is owner
+    assert sorted(inits) == ["Keeper", "Ledger", "Owner"]
+    assert app.select(LedgerModule).container.Owner() is owner
