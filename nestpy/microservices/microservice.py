@@ -39,6 +39,7 @@ class NestMicroservice:
         operations: Any = None,
         *,
         shutdown_signals: Iterable[str | signals.Signals] | None = None,
+        freeze_gc: bool = False,
     ) -> None:
         self.context = context
         self.server = server
@@ -49,6 +50,8 @@ class NestMicroservice:
         """The signals ``run()`` handles; None for ``DEFAULT_SHUTDOWN_SIGNALS``."""
         self.operations = operations
         """``nestpy.ops.Operations`` when created with ``health_port=``: probes and metrics."""
+        self.freeze_gc = freeze_gc
+        """Whether ``run()`` calls ``gc.freeze()`` once the service has started."""
         self._listening = False
 
     async def listen(self) -> None:
@@ -82,7 +85,9 @@ class NestMicroservice:
         and the shutdown hooks run with the signal's name; later signals are logged and change
         nothing. ``close()`` from anywhere else makes ``run()`` return too. Either way the
         signal handlers are removed before ``run()`` returns. With ``workers=N`` the other N-1
-        processes are started once this one listens, and stopped with it.
+        processes are started once this one listens, and stopped with it. With ``freeze_gc``
+        everything allocated until the service listens is moved out of the garbage
+        collector's way (``gc.freeze()``), once, after start-up.
         """
         chosen = self.shutdown_signals if shutdown_signals is None else shutdown_signals
         listener = SignalListener(
@@ -99,9 +104,10 @@ class NestMicroservice:
                 await asyncio.wait({starting, listener.received, closed}, return_when=FIRST)
                 if starting.done() and not listener.received.done() and not closed.done():
                     if starting.exception() is None:
-                        # Everything built so far lives as long as the service: keep it out
-                        # of the collector's full passes, which pause a busy service for ms.
-                        gc.freeze()
+                        if self.freeze_gc:
+                            # Everything built so far lives as long as the service: keep it
+                            # out of the collector's full passes (ms-long pauses when busy).
+                            gc.freeze()
                     elif not self.context.is_closing:
                         starting.result()  # could not start (e.g. connect_timeout): raise
                     await asyncio.wait({listener.received, closed}, return_when=FIRST)
@@ -216,6 +222,7 @@ async def create_microservice(
     shutdown_signals: Iterable[str | signals.Signals] | None = None,
     health_port: int | None = None,
     health_host: str = "0.0.0.0",
+    freeze_gc: bool = False,
     **server_options: Any,
 ) -> NestMicroservice:
     """Bootstrap ``module`` and attach a server; call ``listen()`` or ``run()`` to start it.
@@ -232,6 +239,9 @@ async def create_microservice(
     ``DEFAULT_SHUTDOWN_SIGNALS`` (SIGTERM, SIGINT, SIGHUP), except the ones the process ignores.
     ``health_port`` serves ``/livez``, ``/readyz``, ``/metrics`` and ``/asyncapi.json`` on
     ``health_host`` from ``listen()`` on (needs the ``ops`` extra; see ``nestpy.ops``).
+    ``freeze_gc=True`` makes ``run()`` call ``gc.freeze()`` once the service has started, so
+    that the objects built at start-up no longer lengthen the collector's full passes (an
+    opt-in: it is process-wide, and objects frozen are never collected).
     """
     names = None if shutdown_signals is None else tuple(signal_numbers(shutdown_signals))
     server = make_server(transport, options, strategy, **server_options)
@@ -244,4 +254,6 @@ async def create_microservice(
 
         operations = Operations(health_port, health_host, module=module)
     pool = WorkerPool(workers) if workers > 1 else None
-    return NestMicroservice(context, server, pool, operations, shutdown_signals=names)
+    return NestMicroservice(
+        context, server, pool, operations, shutdown_signals=names, freeze_gc=freeze_gc
+    )
