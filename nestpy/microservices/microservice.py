@@ -7,17 +7,18 @@ import asyncio
 import gc
 import logging
 import signal as signals
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
 from nestpy.common.shutdown_signal import DEFAULT_SHUTDOWN_SIGNALS, signal_numbers
 from nestpy.core.factory import NestFactory
 from nestpy.microservices.listeners import bind_handlers
+from nestpy.microservices.observable import observable
 from nestpy.microservices.server import Server
 from nestpy.microservices.signal_listener import SignalListener
-from nestpy.microservices.transports import Transport, server_class
-from nestpy.microservices.workers import WorkerPool, with_shared_group
+from nestpy.microservices.transports import Transport, implementation
+from nestpy.microservices.workers import WorkerPool
 
 logger = logging.getLogger("nestpy.microservices")
 
@@ -175,16 +176,16 @@ class NestMicroservice:
 
     @property
     def status(self) -> Any:
-        """The server's status stream."""
-        return self.server.status  # type: ignore[attr-defined]
+        """The server's status stream (servers that are an ``ObservableTransport``)."""
+        return observable(self.server, "status").status
 
-    def on(self, event: str, callback: Any) -> None:
-        """Attach a listener to a server event."""
-        self.server.on(event, callback)  # type: ignore[attr-defined]
+    def on(self, event: str, callback: Callable[..., Any]) -> None:
+        """Attach a listener to a server event (servers that are an ``ObservableTransport``)."""
+        observable(self.server, "on()").on(event, callback)
 
     def unwrap(self) -> Any:
-        """The transport's underlying client object."""
-        return self.server.unwrap()  # type: ignore[attr-defined]
+        """The transport's underlying client object (e.g. paho's client for MQTT)."""
+        return observable(self.server, "unwrap()").unwrap()
 
     async def __aenter__(self) -> NestMicroservice:
         await self.listen()
@@ -200,16 +201,30 @@ class NestMicroservice:
 
 
 def make_server(
-    transport: Transport | None, options: Any, strategy: Server | None, **server_options: Any
+    transport: Transport | None,
+    options: Any,
+    strategy: Server | None,
+    *,
+    workers: int = 1,
+    **server_options: Any,
 ) -> Server:
-    """The server for ``transport`` (or the given ``strategy`` instance)."""
+    """The server for ``transport``, built by the transport to run in ``workers`` processes
+    (or the given ``strategy`` instance, which must run in one)."""
     if strategy is not None:
+        if workers != 1:
+            msg = (
+                f"create_microservice(strategy=..., workers={workers}): a ready server cannot "
+                f"be changed to share its messages between processes; pass transport= and "
+                f"options= instead, or build the server for it (e.g. ServerMqtt("
+                f"with_shared_group(options, {workers})), from nestpy_mqtt.workers) and start "
+                f"the processes with WorkerPool."
+            )
+            raise ValueError(msg)
         return strategy
     if transport is None:
         msg = "create_microservice needs a transport (e.g. Transport.MQTT) or a strategy=Server."
         raise ValueError(msg)
-    server: Server = server_class(transport)(options, **server_options)
-    return server
+    return implementation(transport).create_server(options, workers=workers, **server_options)
 
 
 async def create_microservice(
@@ -232,8 +247,9 @@ async def create_microservice(
     ``drain_timeout=``, ``handler_timeout=``, ``max_payload_bytes=``);
     ``strategy`` takes a ready server instance, for custom transports.
     ``workers=N`` (MQTT) runs the service in N processes sharing its subscriptions through a
-    shared subscription group (``nestpy`` unless ``options.shared_group`` names one): ``run()``
-    in the process you started starts the N-1 others by running its command line again.
+    shared subscription group (``nestpy`` unless ``options.shared_group`` names one; the
+    transport builds its server with it): ``run()`` in the process you started starts the N-1
+    others by running its command line again.
     ``shutdown_signals`` are the signals ``run()`` shuts down on (names such as ``"SIGTERM"``,
     ``ShutdownSignal`` members, or ``ShutdownSignal`` itself for all of Nest's); by default
     ``DEFAULT_SHUTDOWN_SIGNALS`` (SIGTERM, SIGINT, SIGHUP), except the ones the process ignores.
@@ -244,9 +260,7 @@ async def create_microservice(
     opt-in: it is process-wide, and objects frozen are never collected).
     """
     names = None if shutdown_signals is None else tuple(signal_numbers(shutdown_signals))
-    server = make_server(transport, options, strategy, **server_options)
-    if workers > 1:
-        server.options = with_shared_group(getattr(server, "options", None), workers)  # type: ignore[attr-defined]
+    server = make_server(transport, options, strategy, workers=workers, **server_options)
     context = await NestFactory.create_application_context(module)
     operations = None
     if health_port is not None:
