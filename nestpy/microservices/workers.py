@@ -65,7 +65,7 @@ def __getattr__(name: str) -> Any:
         DeprecationWarning,
         stacklevel=2,
     )
-    import nestpy_mqtt.workers  # the one place the core names the MQTT package: old users only
+    import nestpy_mqtt.workers  # only for old code that asks for these names
 
     return getattr(nestpy_mqtt.workers, name)
 

@@ -10,7 +10,7 @@ agree, and the transport contract suite runs on both transports.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 
 SHARED = "$share"
 
@@ -56,9 +56,8 @@ def reply_topic(topic: str) -> str:
     return topic + "/reply"
 
 
-def first_match(keys: Iterable[str], topic: str) -> str | None:
+def first_match(keys: Collection[str], topic: str) -> str | None:
     """The handler key for ``topic``: an exact key, else the first key (in order) that matches."""
-    keys = list(keys)
     if topic in keys:
         return topic
     return next((key for key in keys if matches(unshared(key), topic)), None)
