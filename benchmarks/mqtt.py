@@ -114,6 +114,7 @@ async def serve(args: argparse.Namespace) -> None:
         build_module(args.worker_index, args.handler, args.ack_policy == AckPolicy.MANUAL),
         transport=Transport.MQTT,
         options=options(args, service=True),
+        freeze_gc=True,
         **ops.service_kwargs(args),
     )
     await app.listen()

@@ -95,7 +95,6 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
             "(nestpy/microservices/server",
             "(nestpy/microservices/handler",
             "(nestpy/microservices/patterns",
-            "(nestpy/microservices/topics",
         ),
     ),
     (

@@ -87,6 +87,10 @@ class ClientMqtt(ClientProxy):
         """Attach a listener to a connection event (``connect``, ``error``, ...)."""
         self._connection.on(event, callback)
 
+    def reply_channel(self, route: str) -> str:
+        """Replies to requests on ``route`` come on ``<route>/reply``."""
+        return reply_topic(route)
+
     def unwrap(self) -> mqtt.Client:
         """The underlying paho client (after ``connect()``)."""
         return self._connection.unwrap()

@@ -33,6 +33,7 @@ from nestpy.microservices.exceptions import (
     RpcException,
 )
 from nestpy.microservices.microservice import NestMicroservice, create_microservice
+from nestpy.microservices.observable import ObservableTransport
 from nestpy.microservices.param_decorators import create_param_decorator
 from nestpy.microservices.pipes import (
     ArgumentMetadata,
@@ -72,6 +73,7 @@ __all__ = [
     "MessagePattern",
     "NestInterceptor",
     "NestMicroservice",
+    "ObservableTransport",
     "ParseArrayPipe",
     "ParseBoolPipe",
     "ParseEnumPipe",

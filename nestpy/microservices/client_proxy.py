@@ -35,7 +35,6 @@ from nestpy.microservices.exceptions import (
     RpcException,
 )
 from nestpy.microservices.patterns import transform_pattern_to_route
-from nestpy.microservices.topics import reply_topic
 
 logger = logging.getLogger("nestpy.microservices.client")
 
@@ -128,8 +127,9 @@ class ClientProxy(ABC):
     """Base class of every transport's client.
 
     Subclasses implement ``connect``, ``close``, ``_publish_request`` and ``_dispatch_event``,
-    and pass every reply payload they receive to ``handle_response`` (with the topic it came
-    on, so that a reply is accepted only on its request's reply topic). When the connection
+    and pass every reply payload they receive to ``handle_response`` (with the channel it came
+    on, if they override ``reply_channel``, so that a reply is accepted only on its request's
+    reply channel). When the connection
     drops with requests in flight, they call ``fail_pending(..., sent_only=True)``: the
     requests already sent fail, the others wait for the reconnection within their timeout.
     """
@@ -226,12 +226,20 @@ class ClientProxy(ABC):
         """How many requests are waiting for replies."""
         return len(self._pending)
 
+    def reply_channel(self, route: str) -> str:
+        """The channel the replies to requests on ``route`` come back on (MQTT: ``<route>/reply``).
+
+        A transport that passes ``channel`` to ``handle_response`` overrides it.
+        """
+        msg = f"{type(self).__name__} passes reply channels but does not define reply_channel()"
+        raise NotImplementedError(msg)
+
     def handle_response(self, payload: bytes | bytearray, channel: str | None = None) -> None:
         """Route a reply packet to its request; unknown ids and bad packets are dropped.
 
         ``channel``: the topic the reply came on. When given, a reply is accepted only on its
-        request's own reply topic (``<route>/reply``), so that a party allowed to publish on
-        another reply topic cannot answer in the service's place.
+        request's own reply channel (``reply_channel(route)``), so that a party allowed to
+        publish on another reply topic cannot answer in the service's place.
         """
         reply = decode_response(payload, channel)
         if reply is None or not isinstance(reply.id, str):
@@ -239,14 +247,14 @@ class ClientProxy(ABC):
         pending = self._pending.get(reply.id)
         if pending is None:
             return
-        if channel is not None and channel != reply_topic(pending.route):
+        if channel is not None and channel != (expected := self.reply_channel(pending.route)):
             logger.warning(
                 "Dropped a reply on %r to a request sent on %r (its replies come on %r): "
                 "another client may be publishing on reply topics; restrict who may publish "
                 "on them with broker ACLs",
                 channel,
                 pending.route,
-                reply_topic(pending.route),
+                expected,
             )
             return
         pending.deliver(reply)

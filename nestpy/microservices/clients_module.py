@@ -10,7 +10,7 @@ from nestpy.common.decorators import Module
 from nestpy.common.dynamic_module import DynamicModule
 from nestpy.common.providers import Provider
 from nestpy.microservices.client_proxy import ClientProxy
-from nestpy.microservices.transports import Transport, client_class
+from nestpy.microservices.transports import Transport, implementation
 
 
 class ClientProxyFactory:
@@ -26,8 +26,7 @@ class ClientProxyFactory:
         """A new, not yet connected client; it connects at its first ``send``/``emit``."""
         if custom_class is not None:
             return custom_class(options)
-        client: ClientProxy = client_class(transport)(options)
-        return client
+        return implementation(transport).create_client(options)
 
 
 @dataclass(frozen=True)

@@ -7,17 +7,18 @@ import asyncio
 import gc
 import logging
 import signal as signals
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
 from nestpy.common.shutdown_signal import DEFAULT_SHUTDOWN_SIGNALS, signal_numbers
 from nestpy.core.factory import NestFactory
 from nestpy.microservices.listeners import bind_handlers
+from nestpy.microservices.observable import observable
 from nestpy.microservices.server import Server
 from nestpy.microservices.signal_listener import SignalListener
-from nestpy.microservices.transports import Transport, server_class
-from nestpy.microservices.workers import WorkerPool, with_shared_group
+from nestpy.microservices.transports import Transport, implementation
+from nestpy.microservices.workers import WorkerPool
 
 logger = logging.getLogger("nestpy.microservices")
 
@@ -39,6 +40,7 @@ class NestMicroservice:
         operations: Any = None,
         *,
         shutdown_signals: Iterable[str | signals.Signals] | None = None,
+        freeze_gc: bool = False,
     ) -> None:
         self.context = context
         self.server = server
@@ -49,6 +51,8 @@ class NestMicroservice:
         """The signals ``run()`` handles; None for ``DEFAULT_SHUTDOWN_SIGNALS``."""
         self.operations = operations
         """``nestpy.ops.Operations`` when created with ``health_port=``: probes and metrics."""
+        self.freeze_gc = freeze_gc
+        """Whether ``run()`` calls ``gc.freeze()`` once the service has started."""
         self._listening = False
 
     async def listen(self) -> None:
@@ -82,7 +86,9 @@ class NestMicroservice:
         and the shutdown hooks run with the signal's name; later signals are logged and change
         nothing. ``close()`` from anywhere else makes ``run()`` return too. Either way the
         signal handlers are removed before ``run()`` returns. With ``workers=N`` the other N-1
-        processes are started once this one listens, and stopped with it.
+        processes are started once this one listens, and stopped with it. With ``freeze_gc``
+        everything allocated until the service listens is moved out of the garbage
+        collector's way (``gc.freeze()``), once, after start-up.
         """
         chosen = self.shutdown_signals if shutdown_signals is None else shutdown_signals
         listener = SignalListener(
@@ -99,9 +105,10 @@ class NestMicroservice:
                 await asyncio.wait({starting, listener.received, closed}, return_when=FIRST)
                 if starting.done() and not listener.received.done() and not closed.done():
                     if starting.exception() is None:
-                        # Everything built so far lives as long as the service: keep it out
-                        # of the collector's full passes, which pause a busy service for ms.
-                        gc.freeze()
+                        if self.freeze_gc:
+                            # Everything built so far lives as long as the service: keep it
+                            # out of the collector's full passes (ms-long pauses when busy).
+                            gc.freeze()
                     elif not self.context.is_closing:
                         starting.result()  # could not start (e.g. connect_timeout): raise
                     await asyncio.wait({listener.received, closed}, return_when=FIRST)
@@ -169,16 +176,16 @@ class NestMicroservice:
 
     @property
     def status(self) -> Any:
-        """The server's status stream."""
-        return self.server.status  # type: ignore[attr-defined]
+        """The server's status stream (servers that are an ``ObservableTransport``)."""
+        return observable(self.server, "status").status
 
-    def on(self, event: str, callback: Any) -> None:
-        """Attach a listener to a server event."""
-        self.server.on(event, callback)  # type: ignore[attr-defined]
+    def on(self, event: str, callback: Callable[..., Any]) -> None:
+        """Attach a listener to a server event (servers that are an ``ObservableTransport``)."""
+        observable(self.server, "on()").on(event, callback)
 
     def unwrap(self) -> Any:
-        """The transport's underlying client object."""
-        return self.server.unwrap()  # type: ignore[attr-defined]
+        """The transport's underlying client object (e.g. paho's client for MQTT)."""
+        return observable(self.server, "unwrap()").unwrap()
 
     async def __aenter__(self) -> NestMicroservice:
         await self.listen()
@@ -194,16 +201,30 @@ class NestMicroservice:
 
 
 def make_server(
-    transport: Transport | None, options: Any, strategy: Server | None, **server_options: Any
+    transport: Transport | None,
+    options: Any,
+    strategy: Server | None,
+    *,
+    workers: int = 1,
+    **server_options: Any,
 ) -> Server:
-    """The server for ``transport`` (or the given ``strategy`` instance)."""
+    """The server for ``transport``, built by the transport to run in ``workers`` processes
+    (or the given ``strategy`` instance, which must run in one)."""
     if strategy is not None:
+        if workers != 1:
+            msg = (
+                f"create_microservice(strategy=..., workers={workers}): a ready server cannot "
+                f"be changed to share its messages between processes; pass transport= and "
+                f"options= instead, or build the server for it (e.g. ServerMqtt("
+                f"with_shared_group(options, {workers})), from nestpy_mqtt.workers) and start "
+                f"the processes with WorkerPool."
+            )
+            raise ValueError(msg)
         return strategy
     if transport is None:
         msg = "create_microservice needs a transport (e.g. Transport.MQTT) or a strategy=Server."
         raise ValueError(msg)
-    server: Server = server_class(transport)(options, **server_options)
-    return server
+    return implementation(transport).create_server(options, workers=workers, **server_options)
 
 
 async def create_microservice(
@@ -216,6 +237,7 @@ async def create_microservice(
     shutdown_signals: Iterable[str | signals.Signals] | None = None,
     health_port: int | None = None,
     health_host: str = "0.0.0.0",
+    freeze_gc: bool = False,
     **server_options: Any,
 ) -> NestMicroservice:
     """Bootstrap ``module`` and attach a server; call ``listen()`` or ``run()`` to start it.
@@ -225,18 +247,20 @@ async def create_microservice(
     ``drain_timeout=``, ``handler_timeout=``, ``max_payload_bytes=``);
     ``strategy`` takes a ready server instance, for custom transports.
     ``workers=N`` (MQTT) runs the service in N processes sharing its subscriptions through a
-    shared subscription group (``nestpy`` unless ``options.shared_group`` names one): ``run()``
-    in the process you started starts the N-1 others by running its command line again.
+    shared subscription group (``nestpy`` unless ``options.shared_group`` names one; the
+    transport builds its server with it): ``run()`` in the process you started starts the N-1
+    others by running its command line again.
     ``shutdown_signals`` are the signals ``run()`` shuts down on (names such as ``"SIGTERM"``,
     ``ShutdownSignal`` members, or ``ShutdownSignal`` itself for all of Nest's); by default
     ``DEFAULT_SHUTDOWN_SIGNALS`` (SIGTERM, SIGINT, SIGHUP), except the ones the process ignores.
     ``health_port`` serves ``/livez``, ``/readyz``, ``/metrics`` and ``/asyncapi.json`` on
     ``health_host`` from ``listen()`` on (needs the ``ops`` extra; see ``nestpy.ops``).
+    ``freeze_gc=True`` makes ``run()`` call ``gc.freeze()`` once the service has started, so
+    that the objects built at start-up no longer lengthen the collector's full passes (an
+    opt-in: it is process-wide, and objects frozen are never collected).
     """
     names = None if shutdown_signals is None else tuple(signal_numbers(shutdown_signals))
-    server = make_server(transport, options, strategy, **server_options)
-    if workers > 1:
-        server.options = with_shared_group(getattr(server, "options", None), workers)  # type: ignore[attr-defined]
+    server = make_server(transport, options, strategy, workers=workers, **server_options)
     context = await NestFactory.create_application_context(module)
     operations = None
     if health_port is not None:
@@ -244,4 +268,6 @@ async def create_microservice(
 
         operations = Operations(health_port, health_host, module=module)
     pool = WorkerPool(workers) if workers > 1 else None
-    return NestMicroservice(context, server, pool, operations, shutdown_signals=names)
+    return NestMicroservice(
+        context, server, pool, operations, shutdown_signals=names, freeze_gc=freeze_gc
+    )

@@ -8,9 +8,13 @@ event to one of them: one service uses every core, and, started on several machi
 broker cluster, every machine. Worker 0 forwards its shutdown to the others and waits for
 them; a worker that dies is started again after ``restart_delay``.
 
+How the processes share the work is the transport's: MQTT subscribes them all in one shared
+group (``nestpy_mqtt.workers.with_shared_group``), which ``create_microservice(..., workers=N)``
+asks the transport for when it builds the server. This module starts and stops processes only.
+
 Use::
 
-    options = with_shared_group(MqttOptions(url=url), workers=2)
+    options = with_shared_group(MqttOptions(url=url), workers=2)  # from nestpy_mqtt.workers
     app = await create_microservice(AppModule, transport=Transport.MQTT, options=options)
     pool = WorkerPool(2)
     await app.listen()
@@ -29,17 +33,16 @@ import logging
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["DEFAULT_GROUP", "WORKER_ENV", "WorkerPool", "with_shared_group", "worker_index"]
+__all__ = ["WORKER_ENV", "WorkerPool", "worker_index"]
 
 logger = logging.getLogger("nestpy.microservices.workers")
 
 WORKER_ENV = "NESTPY_WORKER"
 """Set to the worker's index (1..N-1) in the processes a ``WorkerPool`` starts."""
-DEFAULT_GROUP = "nestpy"
-"""The shared subscription group when the options name none."""
 
 
 def worker_index() -> int:
@@ -48,25 +51,23 @@ def worker_index() -> int:
     return int(value) if value.isdigit() else 0
 
 
-def with_shared_group(options: Any, workers: int, group: str = DEFAULT_GROUP) -> Any:
-    """``options`` (``MqttOptions``) with a shared group when ``workers`` > 1 and none is set.
+_MOVED = {"with_shared_group", "DEFAULT_GROUP"}
 
-    Raises ``ValueError`` for options without ``shared_group``: only MQTT shares subscriptions.
-    """
-    if workers < 1:
-        msg = f"workers must be at least 1, got {workers}"
-        raise ValueError(msg)
-    if workers == 1:
-        return options
-    if not hasattr(options, "shared_group") or not hasattr(options, "model_copy"):
-        msg = "workers > 1 needs a transport with shared subscriptions (Transport.MQTT)"
-        raise ValueError(msg)
-    if options.shared_group is not None:
-        return options
-    if not group or any(c in group for c in "/+#"):
-        msg = f"shared group {group!r} must be non-empty, without '/', '+' or '#'"
-        raise ValueError(msg)
-    return options.model_copy(update={"shared_group": group})
+
+def __getattr__(name: str) -> Any:
+    """Deprecated aliases of the MQTT-only names that moved to ``nestpy_mqtt.workers``."""
+    if name not in _MOVED:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    warnings.warn(
+        f"nestpy.microservices.workers.{name} moved to nestpy_mqtt.workers.{name} (shared "
+        f"subscription groups are MQTT's); import it from there",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    import nestpy_mqtt.workers  # only for old code that asks for these names
+
+    return getattr(nestpy_mqtt.workers, name)
 
 
 class WorkerPool:

@@ -1,8 +1,9 @@
 """An in-memory transport: the MQTT transport's behaviour with no broker, for unit tests.
 
-It uses the same codec, the same topic matcher (``+``, ``#``, ``$share/<group>/``) and the same
-server and client bases as the MQTT transport, so a controller tested here behaves the same
-over Mosquitto. Messages are delivered on the next turn of the event loop, as over a network.
+It uses the same codec and the same server and client bases as the MQTT transport, and routes
+by MQTT's topic rules (``+``, ``#``, ``$share/<group>/``, ``<topic>/reply``; see
+``nestpy.testing._topic_rules``), so a controller tested here behaves the same over Mosquitto.
+Messages are delivered on the next turn of the event loop, as over a network.
 
 It models what a handler can see of an MQTT 5 message: a record (``MqttRecordBuilder(...)
 .build()``, recognised by its shape, so that the core never imports the MQTT package) is
@@ -25,14 +26,15 @@ from nestpy.microservices.client_proxy import ClientProxy
 from nestpy.microservices.context import BaseRpcContext
 from nestpy.microservices.exceptions import ConnectionLostError
 from nestpy.microservices.server import Server
-from nestpy.microservices.topics import (
-    HandlerMatcher,
-    match_mqtt_pattern,
-    remove_shared_prefix,
+from nestpy.microservices.transports import Transport, TransportImplementation
+from nestpy.testing._topic_rules import (
+    first_match,
+    matches,
     reply_topic,
-    shared_subscription,
+    shared,
+    shared_group,
+    unshared,
 )
-from nestpy.microservices.transports import Transport
 
 PROPERTY_NAMES = (
     "response_topic",
@@ -121,9 +123,8 @@ class InMemoryBroker:
     def subscribe(self, topic_filter: str, deliver: Deliver, qos: int = 0) -> None:
         """Deliver messages matching ``topic_filter`` (``$share/<group>/...`` allowed) as
         ``InMemoryPacket``s, at most at ``qos``."""
-        group = topic_filter.split("/")[1] if topic_filter.startswith("$share/") else None
         self._subscriptions.append(
-            _Subscription(remove_shared_prefix(topic_filter), group, qos, deliver)
+            _Subscription(unshared(topic_filter), shared_group(topic_filter), qos, deliver)
         )
 
     def unsubscribe_all(self, deliver: Deliver) -> None:
@@ -144,7 +145,7 @@ class InMemoryBroker:
         loop = asyncio.get_running_loop()
         props = properties if properties is not None else packet_properties()
         for subscription in self._subscriptions:
-            if not match_mqtt_pattern(subscription.topic_filter, topic):
+            if not matches(subscription.topic_filter, topic):
                 continue
             if subscription.group is None:
                 loop.call_soon(
@@ -232,15 +233,12 @@ class InMemoryServer(Server):
             handler_timeout=self.options.handler_timeout,
             max_payload_bytes=self.options.max_payload_bytes,
         )
-        self._matcher = HandlerMatcher()
 
     def match_route(self, route: str) -> str | None:
         """Exact routes first, then wildcards and shared keys, as the MQTT server does."""
         if route in self.handlers:
             return route
-        if len(self._matcher) != len(self.handlers):
-            self._matcher = HandlerMatcher(self.handlers)
-        return self._matcher.match(route)
+        return first_match(self.handlers, route)
 
     async def listen(self) -> None:
         """Subscribe every handler route on the broker."""
@@ -249,7 +247,7 @@ class InMemoryServer(Server):
             first = entry[0] if isinstance(entry, list) else entry
             qos = first.extras.get("qos", 0)
             self.options.broker.subscribe(
-                shared_subscription(group, route) if group else route, self._deliver, qos
+                shared(group, route) if group else route, self._deliver, qos
             )
 
     def _deliver(self, packet: InMemoryPacket) -> None:
@@ -305,3 +303,7 @@ class InMemoryClient(ClientProxy):
 
     async def _dispatch_event(self, route: str, payload: bytes, options: Any) -> None:
         self._publish(route, payload, options)
+
+
+IN_MEMORY = TransportImplementation(InMemoryServer, InMemoryClient)
+"""``Transport.IN_MEMORY`` (the ``in_memory`` entry point of ``nestpy.transports``)."""

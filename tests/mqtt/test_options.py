@@ -185,3 +185,11 @@ def test_unknown_prefixed_environment_variables_are_ignored(
 ) -> None:
     monkeypatch.setenv("NESTPY_MQTT_SOMETHING_ELSE", "x")
     assert MqttOptions().url == "mqtt://localhost:1883"
+
+
+def test_mqtt_server_and_client_are_observable_transports() -> None:
+    from nestpy.microservices import ObservableTransport
+    from nestpy_mqtt import ClientMqtt, ServerMqtt
+
+    assert isinstance(ServerMqtt(MqttOptions()), ObservableTransport)
+    assert isinstance(ClientMqtt(MqttOptions()), ObservableTransport)

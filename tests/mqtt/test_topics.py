@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from nestpy.testing import _topic_rules as topic_rules
 from nestpy_mqtt.topics import (
     HandlerMatcher,
     has_wildcards,
@@ -138,3 +141,36 @@ def test_cache_is_invalidated_and_bounded() -> None:
     assert len(matcher) == 1
     matcher.add("a/+")  # adding again changes nothing
     assert matcher.keys == ["a/+"]
+
+
+# The in-memory transport (core, which never imports nestpy_mqtt) routes with its own copy of
+# these rules: both must agree on every filter, topic and key list.
+LEVELS = st.sampled_from(["a", "b", "", "+", "#", "+x", "#y", "$share", "g"])
+TOPICS = st.lists(LEVELS, min_size=1, max_size=5).map("/".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(TOPICS, TOPICS)
+def test_the_in_memory_transport_matches_as_the_mqtt_transport(pattern: str, topic: str) -> None:
+    assert topic_rules.matches(pattern, topic) is match_mqtt_pattern(pattern, topic)
+    assert topic_rules.unshared(pattern) == remove_shared_prefix(pattern)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TOPICS, max_size=6, unique=True), TOPICS)
+def test_the_in_memory_server_picks_the_handler_the_mqtt_server_picks(
+    keys: list[str], topic: str
+) -> None:
+    assert topic_rules.first_match(keys, topic) == HandlerMatcher(keys).match(topic)
+
+
+@pytest.mark.parametrize("group", ["g", "workers"])
+@pytest.mark.parametrize("route", ["a/+", "$share/other/a"])
+def test_the_in_memory_shared_and_reply_topics_are_mqtts(group: str, route: str) -> None:
+    assert topic_rules.shared(group, route) == shared_subscription(group, route)
+    assert topic_rules.reply_topic(route) == reply_topic(route)
+    for bad in ("", "a/b", "a+", "#"):
+        with pytest.raises(ValueError, match="Invalid shared subscription group"):
+            topic_rules.shared(bad, route)
+        with pytest.raises(ValueError, match="Invalid shared subscription group"):
+            shared_subscription(bad, route)

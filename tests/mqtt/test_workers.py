@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from nestpy.microservices.workers import WorkerPool, with_shared_group
-from nestpy_mqtt import ClientMqtt, MqttOptions
+from nestpy import Module
+from nestpy.microservices import Transport, create_microservice
+from nestpy.microservices.workers import WorkerPool
+from nestpy_mqtt import ClientMqtt, MqttOptions, ServerMqtt
 from nestpy_mqtt.testing import MosquittoBroker
+from nestpy_mqtt.workers import with_shared_group
 
 pytestmark = pytest.mark.mqtt
 
@@ -52,6 +55,43 @@ SERVICE = textwrap.dedent(
 )
 
 
+@Module()
+class EmptyModule: ...
+
+
+def test_with_shared_group_keeps_its_old_import_path_with_a_deprecation_warning() -> None:
+    import nestpy.microservices.workers as core_workers
+
+    with pytest.warns(DeprecationWarning, match=r"moved to nestpy_mqtt\.workers"):
+        assert core_workers.with_shared_group is with_shared_group
+    with pytest.warns(DeprecationWarning, match="DEFAULT_GROUP moved"):
+        assert core_workers.DEFAULT_GROUP == "nestpy"
+
+
+async def test_the_transport_builds_the_server_of_n_workers_with_the_shared_group() -> None:
+    options = MqttOptions(url="mqtt://127.0.0.1:1")
+    app = await create_microservice(
+        EmptyModule, transport=Transport.MQTT, options=options, workers=2
+    )
+    server = app.server
+    assert isinstance(server, ServerMqtt)
+    assert server.options.shared_group == "nestpy"
+    assert options.shared_group is None  # the caller's options are not changed
+    # Built with the group, not patched after construction: its connection has the same options.
+    assert server._connection.options is server.options
+    assert server.subscription_topic("who") == "$share/nestpy/who"
+    await app.close()
+
+
+async def test_workers_need_a_transport_that_shares_subscriptions() -> None:
+    with pytest.raises(ValueError, match=r"workers > 1 needs a transport with shared subscript"):
+        await create_microservice(EmptyModule, transport=Transport.IN_MEMORY, workers=2)
+    with pytest.raises(ValueError, match=r"a ready server cannot be changed"):
+        await create_microservice(
+            EmptyModule, strategy=ServerMqtt(MqttOptions(url="mqtt://127.0.0.1:1")), workers=2
+        )
+
+
 def test_with_shared_group() -> None:
     options = MqttOptions(url="mqtt://127.0.0.1:1")
     assert with_shared_group(options, 1) is options
@@ -60,7 +100,7 @@ def test_with_shared_group() -> None:
     assert with_shared_group(named, 3).shared_group == "mine"
     with pytest.raises(ValueError, match="at least 1"):
         with_shared_group(options, 0)
-    with pytest.raises(ValueError, match="shared group"):
+    with pytest.raises(ValueError, match="shared subscription group 'a/b'"):
         with_shared_group(options, 2, group="a/b")
     with pytest.raises(ValueError, match="shared subscriptions"):
         with_shared_group(object(), 2)
