@@ -18,6 +18,7 @@ from paho.mqtt.properties import Properties
 __all__ = [
     "PUBLISH_PROPERTY_NAMES",
     "snake_case",
+    "camel_case",
     "UserProperties",
     "PublishPropertiesFactory",
     "merge_user_properties",
@@ -47,6 +48,12 @@ _SPECIAL = {"user_properties": "UserProperty", "user_property": "UserProperty"}
 def snake_case(key: str) -> str:
     """``userProperties`` (Nest's spelling) -> ``user_properties``; snake_case is kept."""
     return key if key.islower() else _CAMEL.sub("_", key).lower()
+
+
+def camel_case(key: str) -> str:
+    """``user_properties`` -> ``userProperties`` (Nest's spelling); camelCase is kept."""
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def _paho_name(key: str) -> str:

@@ -62,6 +62,7 @@ class ServerMqtt(Server):
         self.drain_timeout = drain_timeout
         self._matcher = HandlerMatcher()
         self._ack_policies: dict[str, AckPolicy] = {}
+        self._reply_qos: dict[str, int] = {}  # routes whose replies are not QoS 0
         self._connection = MqttConnection(
             self.options, on_message=self._on_message, name="server", manual_ack=True
         )
@@ -98,6 +99,11 @@ class ServerMqtt(Server):
         self._matcher = HandlerMatcher(self.handlers)
         self._ack_policies = {
             route: self._policy_of(entry) for route, entry in self.handlers.items()
+        }
+        self._reply_qos = {
+            route: entry.extras["reply_qos"]
+            for route, entry in self.handlers.items()
+            if not isinstance(entry, list) and entry.extras.get("reply_qos")
         }
         await self._connection.connect()
         defaults = self.options.subscribe_options
@@ -139,8 +145,12 @@ class ServerMqtt(Server):
                 raise
             return
         topic = message.topic
+        qos = 0
+        if self._reply_qos:
+            key = self.match_route(route_from_channel(topic))
+            qos = self._reply_qos.get(key, 0) if key is not None else 0
         self.handle_packet(
-            topic, message.payload, MqttContext(topic, message), self._reply_to(topic)
+            topic, message.payload, MqttContext(topic, message), self._reply_to(topic, qos)
         )
 
     def _on_acked_message(self, message: mqtt.MQTTMessage, ack: PendingAck) -> None:
@@ -164,7 +174,7 @@ class ServerMqtt(Server):
             topic,
             message.payload,
             MqttContext(topic, message, context_ack),
-            self._reply_to(topic),
+            self._reply_to(topic, self._reply_qos.get(key, 0) if key is not None else 0),
             done,
             expires_in=expires_in,
         )
@@ -185,9 +195,21 @@ class ServerMqtt(Server):
 
         return done
 
-    def _reply_to(self, topic: str) -> Callable[[bytes], None]:
+    def _reply_to(self, topic: str, qos: int = 0) -> Callable[[bytes], None]:
         publish = self._connection.publish
         reply_to = reply_topic(topic)
+        if qos:
+
+            def reply_qos(payload: bytes) -> None:
+                try:
+                    sent = publish(reply_to, payload, qos)
+                except MqttPublishError as exc:
+                    logger.warning("A reply was lost: %s", exc)
+                    return
+                if sent is not None:
+                    sent.add_done_callback(_log_lost_reply)
+
+            return reply_qos
 
         def reply(payload: bytes) -> None:
             # A reply ready while the link is down is lost (QoS 0 is not queued): say so once,
@@ -219,3 +241,9 @@ class ServerMqtt(Server):
                 await asyncio.gather(*(self._connection.unsubscribe(t) for t in topics))
         except Exception as exc:  # the broker is gone or slow: close anyway
             logger.warning("Shutdown: could not unsubscribe the handler topics: %r", exc)
+
+
+def _log_lost_reply(sent: asyncio.Future[None]) -> None:
+    """A QoS 1/2 reply the broker refused, or lost at ``close()``: logged, not raised."""
+    if not sent.cancelled() and (exc := sent.exception()) is not None:
+        logger.warning("A reply was lost: %s", exc)

@@ -24,6 +24,9 @@ NO_MESSAGE_HANDLER: Final = "There is no matching message handler defined in the
 
 
 def _to_jsonable(value: Any) -> Any:
+    custom = getattr(type(value), "__json__", None)
+    if custom is not None:  # the object says how it is written (e.g. ``MqttRecord``)
+        return custom(value)
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

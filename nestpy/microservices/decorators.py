@@ -35,6 +35,8 @@ def _decorator(
     run_in_thread: bool,
     timeout: float | None = None,
     ack_policy: Any = None,
+    reply_qos: int | None = None,
+    envelope: bool = True,
 ) -> Callable[[F], F]:
     if timeout is not None and timeout <= 0:
         msg = f"timeout must be a positive number of seconds, not {timeout!r}"
@@ -46,6 +48,13 @@ def _decorator(
         merged["qos"] = qos
     if ack_policy is not None:
         merged["ack_policy"] = ack_policy
+    if reply_qos is not None:
+        if reply_qos not in (0, 1, 2):
+            msg = f"reply_qos must be 0, 1 or 2, not {reply_qos!r}"
+            raise ValueError(msg)
+        merged["reply_qos"] = reply_qos
+    if not envelope:
+        merged["envelope"] = False
     metadata = PatternMetadata(
         routes=tuple(pattern_routes(patterns)),
         is_event=is_event,
@@ -72,6 +81,8 @@ def MessagePattern(
     run_in_thread: bool = False,
     timeout: float | None = None,
     ack_policy: Any = None,
+    reply_qos: int | None = None,
+    envelope: bool = True,
 ) -> Callable[[F], F]:
     """Mark a controller method as the request/response handler of ``pattern``.
 
@@ -85,6 +96,11 @@ def MessagePattern(
     cannot be interrupted: give such a handler ``run_in_thread=True`` to bound it.
     ``ack_policy`` (a transport's value, e.g. ``nestpy_mqtt.AckPolicy.MANUAL``) says when a
     QoS 1/2 message of this pattern is acknowledged; it travels in ``extras``.
+    ``reply_qos`` (0, 1 or 2) is the QoS the replies are published with (Nest: always 0).
+    ``envelope=False`` hands the handler the whole decoded payload instead of the ``data`` of
+    Nest's ``{"pattern","data","id"}`` envelope (devices and other non-Nest publishers; see
+    docs/mqtt/payload-formats.md); such a message is a request only when its transport says
+    where to answer (an MQTT 5 Response Topic).
     """
     return _decorator(
         pattern,
@@ -95,6 +111,8 @@ def MessagePattern(
         run_in_thread=run_in_thread,
         timeout=timeout,
         ack_policy=ack_policy,
+        reply_qos=reply_qos,
+        envelope=envelope,
     )
 
 
@@ -107,12 +125,13 @@ def EventPattern(
     run_in_thread: bool = False,
     timeout: float | None = None,
     ack_policy: Any = None,
+    envelope: bool = True,
 ) -> Callable[[F], F]:
     """Mark a controller method as a handler of events (messages without a reply) on ``pattern``.
 
     Several event handlers may share a pattern; all of them run for each event. ``timeout``
-    cancels (and logs) a handler still running after that many seconds. ``ack_policy``: as
-    for ``MessagePattern``.
+    cancels (and logs) a handler still running after that many seconds. ``ack_policy`` and
+    ``envelope``: as for ``MessagePattern``.
     """
     return _decorator(
         pattern,
@@ -123,6 +142,7 @@ def EventPattern(
         run_in_thread=run_in_thread,
         timeout=timeout,
         ack_policy=ack_policy,
+        envelope=envelope,
     )
 
 
