@@ -16,6 +16,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 __all__ = [
+    "ERROR_PROPERTY",
     "PUBLISH_PROPERTY_NAMES",
     "snake_case",
     "camel_case",
@@ -40,6 +41,9 @@ PUBLISH_PROPERTY_NAMES = (
     "subscription_identifier",
     "content_type",
 )
+
+ERROR_PROPERTY = "error"
+"""The user property (value ``"true"``) that marks an error reply to a bare MQTT 5 request."""
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 _SPECIAL = {"user_properties": "UserProperty", "user_property": "UserProperty"}

@@ -120,6 +120,14 @@ def build_argument_plan(func: Callable[..., Any], *, skip_self: bool = False) ->
     return plan
 
 
+def wants_raw_bytes(plan: list[Any]) -> bool:
+    """True when the whole payload goes to a parameter annotated ``bytes``."""
+    return any(
+        isinstance(p, _PayloadParam) and p.key is None and p.metadata.metatype is bytes
+        for p in plan
+    )
+
+
 def needs_pipeline(plan: list[Any]) -> bool:
     """True when a parameter has pipes or is a custom one (it needs the execution context)."""
     return any(isinstance(p, _CustomParam) or getattr(p, "pipes", ()) for p in plan)
