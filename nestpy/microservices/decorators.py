@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from nestpy.microservices.path_params import topic_parameters
 from nestpy.microservices.patterns import Pattern, pattern_routes
 from nestpy.microservices.transports import Transport
 
@@ -55,8 +56,11 @@ def _decorator(
         merged["reply_qos"] = reply_qos
     if not envelope:
         merged["envelope"] = False
+    routes, path_params = topic_parameters(pattern_routes(patterns))
+    if path_params:
+        merged["path_params"] = path_params
     metadata = PatternMetadata(
-        routes=tuple(pattern_routes(patterns)),
+        routes=routes,
         is_event=is_event,
         transport=transport,
         extras=merged,
@@ -168,6 +172,16 @@ class Payload:
 
     def __repr__(self) -> str:
         return f"Payload({', '.join(map(repr, [self.key, *self.pipes]))})"
+
+
+@dataclass(frozen=True, slots=True)
+class Path:
+    """``Annotated[int, Path()]``: a ``{name}`` segment of the pattern's topic (the parameter's
+    name, or ``Path("name")``), validated against the annotation. A parameter named like a
+    segment gets it without the marker: ``@MessagePattern("sensors/{device_id}/temperature")``
+    subscribes ``sensors/+/temperature`` and fills ``device_id``."""
+
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
