@@ -46,7 +46,7 @@ class _PayloadParam:
                 {"status": "error", "message": VALIDATION_FAILED, "errors": details}
             ) from exc
 
-    def value(self, data: Any) -> Any:
+    def value(self, data: Any, context: Any = None) -> Any:
         return self.validate(self.raw(data))
 
 
@@ -67,6 +67,9 @@ class _PathParam:
     name: str
     index: int
     adapter: TypeAdapter[Any] | None
+
+    def value(self, data: Any, context: BaseRpcContext) -> Any:
+        return self.of(context)
 
     def of(self, context: BaseRpcContext) -> Any:
         get_topic = getattr(context, "get_topic", None)
@@ -177,7 +180,4 @@ def needs_pipeline(plan: list[Any]) -> bool:
 
 def fill_arguments(plan: list[Any], data: Any, context: BaseRpcContext) -> list[Any]:
     """The arguments for one call, following ``plan`` (no pipes, no custom parameters)."""
-    return [
-        context if p is _CONTEXT else p.of(context) if type(p) is _PathParam else p.value(data)
-        for p in plan
-    ]
+    return [context if p is _CONTEXT else p.value(data, context) for p in plan]

@@ -381,8 +381,12 @@ class Server(ABC):
         try:
             route = route_from_channel(channel)
             entry = self.get_handler(route)
+            first = entry[0] if isinstance(entry, list) else entry
             try:
-                packet = self._decode(payload, channel, entry, request_id)
+                if self.deserializer is None and (first is None or first.envelope):
+                    packet = decode_request(payload, channel, request_id)
+                else:
+                    packet = self._decode(payload, channel, first, request_id)
             except RecursionError:
                 logger.warning("Dropped a message on %r: its JSON is nested too deeply", channel)
                 _finish(done, Outcome.SKIPPED)
@@ -425,9 +429,12 @@ class Server(ABC):
                 _finish(done, Outcome.SKIPPED)
 
     def _decode(
-        self, payload: bytes | bytearray, channel: str, entry: HandlerEntry | None, request_id: Any
+        self,
+        payload: bytes | bytearray,
+        channel: str,
+        first: MessageHandler | None,
+        request_id: Any,
     ) -> IncomingRequest:
-        first = entry[0] if isinstance(entry, list) else entry
         if first is not None and not first.envelope:
             return decode_bare(payload, channel, request_id)
         deserializer = self.deserializer
