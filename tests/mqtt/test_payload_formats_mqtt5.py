@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from payload_peers import PahoPeer
+from pydantic import BaseModel
 from transport_support import Harness, Sniffer, eventually
 
 from nestpy import Controller
@@ -23,6 +24,10 @@ pytestmark = pytest.mark.mqtt
 @pytest.fixture
 def mqtt_version() -> int:
     return 5
+
+
+class Reading(BaseModel):
+    celsius: float
 
 
 @Controller()
@@ -46,6 +51,10 @@ class CalcController:
     @MessagePattern("device/+/cmd", envelope=False, reply_qos=1)
     def command(self, payload: bytes) -> str:
         return payload.decode().upper()
+
+    @MessagePattern("typed", envelope=False)
+    def typed(self, reading: Reading) -> float:
+        return reading.celsius
 
     @EventPattern("note")
     def note(self, data: Any) -> None:
@@ -180,3 +189,19 @@ def test_reply_topic_needs_mqtt5_and_a_topic_name() -> None:
         MqttOptions(reply_topic="replies/a")
     with pytest.raises(ValueError, match="must be a topic name"):
         MqttOptions(reply_topic="replies/#", protocol_version=5)
+
+
+async def test_a_payload_failing_the_model_is_answered_with_the_validation_error(
+    harness: Harness, caller: PahoPeer
+) -> None:
+    await harness.service(CalcController)
+    caller.publish(
+        "typed", b'{"celsius": "hot"}', response_topic="caller/replies", correlation_data=b"v1"
+    )
+    caller.publish(
+        "typed", b'{"celsius": 20}', response_topic="caller/replies", correlation_data=b"v2"
+    )
+    replies = {r.correlation_data: r for r in await caller.wait("caller/replies", 2)}
+    assert replies[b"v1"].user_properties == {"error": "true"}
+    assert json.loads(replies[b"v1"].payload)["message"] == "Payload validation failed"
+    assert replies[b"v2"].payload == b"20.0"
