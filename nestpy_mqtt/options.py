@@ -241,10 +241,11 @@ class MqttOptions(BaseSettings):
     """Clients, MQTT 5: receive every reply on this one topic (its own, e.g.
     ``replies/<client id>``), matched by Correlation Data, instead of ``<pattern>/reply``:
     broker ACLs can then let only this client read its replies."""
-    use_response_topic: bool = True
+    use_response_topic: bool = False
     """Servers, MQTT 5: answer a message carrying a Response Topic there, with its Correlation
-    Data (a bare payload from a plain MQTT 5 client is then a request too). ``False``: always
-    answer on ``<topic>/reply`` as Nest does."""
+    Data (a bare payload from a plain MQTT 5 client is then a request too). Off by default:
+    Nest ignores Response Topics and answers on ``<topic>/reply``, and so does nestpy unless
+    this is ``True`` (env ``NESTPY_MQTT_USE_RESPONSE_TOPIC``)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -71,7 +71,7 @@ async def caller(harness: Harness) -> AsyncIterator[PahoPeer]:
 async def test_a_plain_mqtt5_client_calls_with_bare_json(
     harness: Harness, caller: PahoPeer
 ) -> None:
-    await harness.service(CalcController)
+    await harness.service(CalcController, use_response_topic=True)
     # {"data": ...} from a plain client is its payload, not Nest's envelope: not cropped.
     caller.publish(
         "sum", b'{"data": [1, 2, 3]}', response_topic="caller/replies", correlation_data=b"c-1"
@@ -88,7 +88,7 @@ async def test_a_plain_mqtt5_client_calls_with_bare_json(
 async def test_a_nest_envelope_request_is_answered_on_its_response_topic(
     harness: Harness, caller: PahoPeer, sniffer: Sniffer
 ) -> None:
-    await harness.service(CalcController)
+    await harness.service(CalcController, use_response_topic=True)
     request = b'{"pattern":"count","data":3,"id":"r-1"}'
     caller.publish("count", request, response_topic="caller/replies", correlation_data=b"k")
     replies = await caller.wait("caller/replies", 3)
@@ -104,7 +104,7 @@ async def test_a_nest_envelope_request_is_answered_on_its_response_topic(
 async def test_an_envelope_false_request_with_bytes_and_reply_qos(
     harness: Harness, caller: PahoPeer
 ) -> None:
-    await harness.service(CalcController)
+    await harness.service(CalcController, use_response_topic=True)
     caller.publish("device/7/cmd", b"on", response_topic="caller/replies", correlation_data=b"d")
     (reply,) = await caller.wait("caller/replies")
     assert (reply.payload, reply.correlation_data, reply.qos) == (b'"ON"', b"d", 1)
@@ -113,7 +113,7 @@ async def test_an_envelope_false_request_with_bytes_and_reply_qos(
 async def test_an_invalid_response_topic_drops_the_message_once_logged(
     harness: Harness, caller: PahoPeer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await harness.service(CalcController)
+    await harness.service(CalcController, use_response_topic=True)
     with caplog.at_level(logging.WARNING):
         caller.publish("sum", b"[1]", response_topic="caller/+", correlation_data=b"x")
         caller.publish("sum", b"[2]", response_topic="caller/replies", correlation_data=b"y")
@@ -133,7 +133,7 @@ async def test_a_deserializer_failure_answers_a_request_with_an_error(
         def deserialize(self, value: Any, options: Any = None) -> Any:
             raise ValueError("unreadable")
 
-    await harness.service(CalcController, deserializer=Strict())
+    await harness.service(CalcController, deserializer=Strict(), use_response_topic=True)
     caller.publish("sum", b"[1]", response_topic="caller/replies", correlation_data=b"z")
     (reply,) = await caller.wait("caller/replies")
     assert reply.user_properties == {"error": "true"}
@@ -146,7 +146,7 @@ async def test_a_deserializer_failure_answers_a_request_with_an_error(
 async def test_the_nestpy_client_with_its_own_reply_topic(
     harness: Harness, sniffer: Sniffer
 ) -> None:
-    await harness.service(CalcController)
+    await harness.service(CalcController, use_response_topic=True)
     client = harness.client(reply_topic="replies/client-a")
     assert await client.send("sum", [1, 2], timeout=5) == 3
     assert [v async for v in client.send("count", 2, timeout=5)] == [0, 1]
@@ -161,7 +161,7 @@ async def test_the_nestpy_client_with_its_own_reply_topic(
 async def test_the_nestpy_client_sending_bare_json_with_its_reply_topic(
     harness: Harness, sniffer: Sniffer
 ) -> None:
-    await harness.service(CalcController)
+    await harness.service(CalcController, use_response_topic=True)
     client = harness.client(reply_topic="replies/client-b", serializer=JsonSerializer())
     assert await client.send("sum", [4, 5], timeout=5) == 9
     with pytest.raises(RpcException) as caught:
@@ -171,10 +171,10 @@ async def test_the_nestpy_client_sending_bare_json_with_its_reply_topic(
     assert request.payload == b"[4,5]"
 
 
-async def test_use_response_topic_false_answers_as_nest(
+async def test_by_default_a_response_topic_is_answered_as_nest_does(
     harness: Harness, caller: PahoPeer, sniffer: Sniffer
 ) -> None:
-    await harness.service(CalcController, use_response_topic=False)
+    await harness.service(CalcController)  # use_response_topic=False, Nest's wire
     request = b'{"pattern":"sum","data":[1],"id":"n-1"}'
     caller.publish("sum", request, response_topic="caller/replies", correlation_data=b"k")
     (reply,) = await sniffer.wait("sum/reply")
@@ -194,7 +194,7 @@ def test_reply_topic_needs_mqtt5_and_a_topic_name() -> None:
 async def test_a_payload_failing_the_model_is_answered_with_the_validation_error(
     harness: Harness, caller: PahoPeer
 ) -> None:
-    await harness.service(CalcController)
+    await harness.service(CalcController, use_response_topic=True)
     caller.publish(
         "typed", b'{"celsius": "hot"}', response_topic="caller/replies", correlation_data=b"v1"
     )

@@ -96,8 +96,7 @@ async def test_record_wins_on_a_clash_and_plain_sends_and_events_carry_the_clien
 
 
 async def test_other_mqtt5_properties_reach_the_handler(harness: Harness) -> None:
-    # use_response_topic=False: answered on packet/reply as Nest does, not on the Response Topic
-    await harness.service(PropsController, use_response_topic=False)
+    await harness.service(PropsController)  # Nest's wire: answered on packet/reply
     record = (
         MqttRecordBuilder({"n": 1})
         .set_qos(2)
