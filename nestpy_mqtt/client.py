@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 from collections.abc import Callable
@@ -12,10 +13,16 @@ from typing import TYPE_CHECKING, Any
 from paho.mqtt.properties import Properties
 
 from nestpy.microservices.client_proxy import ClientProxy
+from nestpy.microservices.codec import IncomingResponse, decode_response
 from nestpy.microservices.exceptions import ConnectionLostError
 from nestpy_mqtt.connection import MqttConnection
 from nestpy_mqtt.options import MqttOptions
-from nestpy_mqtt.properties import PublishPropertiesFactory, snake_case
+from nestpy_mqtt.properties import (
+    ERROR_PROPERTY,
+    PublishPropertiesFactory,
+    snake_case,
+    user_properties_dict,
+)
 from nestpy_mqtt.record_builder import MqttRecord, MqttRecordOptions
 from nestpy_mqtt.status import StatusStream
 from nestpy_mqtt.topics import reply_topic
@@ -77,6 +84,8 @@ class ClientMqtt(ClientProxy):
         self._subscribed_routes: set[str] = set()  # reply subscriptions granted (fast path)
         self._connecting: asyncio.Future[None] | None = None
         self._expiry_properties: dict[int, Properties | None] = {}
+        self.serializer = self.options.serializer
+        self.deserializer = self.options.deserializer
 
     @property
     def status(self) -> StatusStream:
@@ -122,16 +131,26 @@ class ClientMqtt(ClientProxy):
         except UnicodeDecodeError:
             logger.warning("Dropped a reply on a topic that is not UTF-8: %r", message._topic)
             return
+        if topic == self.options.reply_topic and self.deserializer is None:
+            self.deliver_response(_correlated_reply(message), topic)
+            return
         self.handle_response(message.payload, topic)
+
+    def _reply_channel_of(self, route: str) -> str:
+        own = self.options.reply_topic
+        return own if own is not None else reply_topic(route)
 
     def _unpack_record(self, data: Any) -> tuple[Any, Any]:
         if isinstance(data, MqttRecord):
             return data.data, data.options
         return data, None
 
-    def _request_options(self, options: Any, timeout: float | None) -> Any:
+    def _request_options(self, options: Any, timeout: float | None, request_id: str = "") -> Any:
         # MQTT 5: the broker discards the request (queued for a slow or offline service) once
         # its caller has stopped waiting for the reply.
+        own = self.options.reply_topic
+        if own is not None and request_id:
+            return self._correlated_options(options, timeout, own, request_id)
         if not self._properties.enabled or timeout is None or not math.isfinite(timeout):
             return options
         record: MqttRecordOptions = options or _NO_OPTIONS
@@ -153,6 +172,21 @@ class ClientMqtt(ClientProxy):
                 self._expiry_properties[expiry] = properties
         return _RequestOptions(record.qos or 0, bool(record.retain), properties)
 
+    def _correlated_options(
+        self, options: Any, timeout: float | None, own: str, request_id: str
+    ) -> _RequestOptions:
+        """A request answered on this client's ``reply_topic``: Response Topic, Correlation
+        Data (the request id) and, for a finite timeout, the Message Expiry Interval."""
+        record: MqttRecordOptions = options or _NO_OPTIONS
+        values = {snake_case(k): v for k, v in (record.properties or {}).items()}
+        values["response_topic"] = own
+        values["correlation_data"] = request_id.encode()
+        if timeout is not None and math.isfinite(timeout):
+            values.setdefault(
+                "message_expiry_interval", min(max(1, math.ceil(timeout)), _MAX_EXPIRY)
+            )
+        return _RequestOptions(record.qos or 0, bool(record.retain), self._properties.build(values))
+
     def _unsent_reason(self) -> str | None:
         if not self._connection.is_connected:
             error = self._connection.last_error
@@ -173,20 +207,23 @@ class ClientMqtt(ClientProxy):
         await asyncio.shield(task)
 
     async def _ensure_reply_subscription(self, route: str) -> None:
-        subscribed = self._reply_subscriptions.get(route)
+        own = self.options.reply_topic
+        key = own if own is not None else route  # one subscription for all, with reply_topic
+        subscribed = self._reply_subscriptions.get(key)
         if subscribed is None:
-            subscribed = asyncio.ensure_future(self._connection.subscribe(reply_topic(route), 0))
-            self._reply_subscriptions[route] = subscribed
+            topic = own if own is not None else reply_topic(route)
+            subscribed = asyncio.ensure_future(self._connection.subscribe(topic, 0))
+            self._reply_subscriptions[key] = subscribed
         if not subscribed.done():
             try:
                 await asyncio.shield(subscribed)
             except BaseException:
-                self._reply_subscriptions.pop(route, None)
+                self._reply_subscriptions.pop(key, None)
                 raise
         elif subscribed.cancelled() or subscribed.exception() is not None:
-            self._reply_subscriptions.pop(route, None)
+            self._reply_subscriptions.pop(key, None)
             subscribed.result()
-        if self._reply_subscriptions.get(route) is subscribed:
+        if self._reply_subscriptions.get(key) is subscribed:
             self._subscribed_routes.add(route)
 
     def _publish(self, route: str, payload: bytes, options: Any) -> asyncio.Future[None] | None:
@@ -254,6 +291,32 @@ class ClientMqtt(ClientProxy):
         sent = self._publish(route, payload, options)
         if sent is not None:
             await sent
+
+
+def _correlated_reply(message: mqtt.MQTTMessage) -> IncomingResponse | None:
+    """A reply on the client's ``reply_topic``: Nest's reply packet, or the bare JSON value a
+    service sends to a bare request (an error when flagged ``error: true``), whose request is
+    the Correlation Data."""
+    payload = message.payload
+    props = getattr(message, "properties", None)
+    correlation = getattr(props, "CorrelationData", None) if props is not None else None
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        value = payload.decode("utf-8", "replace")
+    if (
+        isinstance(value, dict)
+        and "id" in value
+        and {"response", "err", "isDisposed"} & value.keys()
+    ):
+        return decode_response(payload, message.topic)
+    if correlation is None:
+        logger.warning("Dropped a reply on %r without Correlation Data", message.topic)
+        return None
+    request_id = bytes(correlation).decode("utf-8", "replace")
+    if user_properties_dict(props).get(ERROR_PROPERTY) == "true":
+        return IncomingResponse(request_id, err=value, is_disposed=True)
+    return IncomingResponse(request_id, response=value, is_disposed=True)
 
 
 def _retrieve(task: asyncio.Future[None]) -> None:

@@ -231,6 +231,21 @@ class MqttOptions(BaseSettings):
     ack_policy: AckPolicy = AckPolicy.AFTER_HANDLER
     """Servers: when a received QoS 1/2 message is acknowledged (``AckPolicy``); a pattern's
     ``@MessagePattern(..., ack_policy=...)`` overrides it. Env: ``NESTPY_MQTT_ACK_POLICY``."""
+    serializer: Any = None
+    """Writes outgoing packets: ``serialize(packet, options=None) -> bytes | str`` (Nest's
+    role; ``nestpy.microservices.serializers``). ``None``: Nest's JSON envelope."""
+    deserializer: Any = None
+    """Reads incoming payloads: ``deserialize(payload: bytes, {"channel": topic})``. ``None``:
+    Nest's envelope (a server's ``@...Pattern(envelope=False)`` reads whole payloads)."""
+    reply_topic: str | None = None
+    """Clients, MQTT 5: receive every reply on this one topic (its own, e.g.
+    ``replies/<client id>``), matched by Correlation Data, instead of ``<pattern>/reply``:
+    broker ACLs can then let only this client read its replies."""
+    use_response_topic: bool = False
+    """Servers, MQTT 5: answer a message carrying a Response Topic there, with its Correlation
+    Data (a bare payload from a plain MQTT 5 client is then a request too). Off by default:
+    Nest ignores Response Topics and answers on ``<topic>/reply``, and so does nestpy unless
+    this is ``True`` (env ``NESTPY_MQTT_USE_RESPONSE_TOPIC``)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -316,6 +331,36 @@ class MqttOptions(BaseSettings):
             raise ValueError(msg)
         return value
 
+    @field_validator("serializer")
+    @classmethod
+    def _check_serializer(cls, value: Any) -> Any:
+        if value is not None and not callable(getattr(value, "serialize", None)):
+            msg = (
+                f"serializer {value!r} has no serialize(value, options=None) method; "
+                "see nestpy.microservices.serializers"
+            )
+            raise ValueError(msg)
+        return value
+
+    @field_validator("deserializer")
+    @classmethod
+    def _check_deserializer(cls, value: Any) -> Any:
+        if value is not None and not callable(getattr(value, "deserialize", None)):
+            msg = (
+                f"deserializer {value!r} has no deserialize(value, options=None) method; "
+                "see nestpy.microservices.serializers"
+            )
+            raise ValueError(msg)
+        return value
+
+    @field_validator("reply_topic")
+    @classmethod
+    def _check_reply_topic(cls, value: str | None) -> str | None:
+        if value is not None and (not value or "+" in value or "#" in value or "\0" in value):
+            msg = f"reply_topic {value!r} must be a topic name: non-empty, without '+' or '#'"
+            raise ValueError(msg)
+        return value
+
     @field_validator("shared_group")
     @classmethod
     def _check_group(cls, value: str | None) -> str | None:
@@ -339,6 +384,12 @@ class MqttOptions(BaseSettings):
 
     @model_validator(mode="after")
     def _normalise(self) -> MqttOptions:
+        if self.reply_topic is not None and self.protocol_version != 5:
+            msg = (
+                "reply_topic needs MQTT 5 (Response Topic and Correlation Data): "
+                "set protocol_version=5"
+            )
+            raise ValueError(msg)
         parts = urlsplit(self.url)
         if parts.scheme in TLS_SCHEMES and self.tls is None:
             self.tls = TlsOptions()

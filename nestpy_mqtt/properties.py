@@ -16,8 +16,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 __all__ = [
+    "ERROR_PROPERTY",
     "PUBLISH_PROPERTY_NAMES",
     "snake_case",
+    "camel_case",
     "UserProperties",
     "PublishPropertiesFactory",
     "merge_user_properties",
@@ -40,6 +42,9 @@ PUBLISH_PROPERTY_NAMES = (
     "content_type",
 )
 
+ERROR_PROPERTY = "error"
+"""The user property (value ``"true"``) that marks an error reply to a bare MQTT 5 request."""
+
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 _SPECIAL = {"user_properties": "UserProperty", "user_property": "UserProperty"}
 
@@ -47,6 +52,12 @@ _SPECIAL = {"user_properties": "UserProperty", "user_property": "UserProperty"}
 def snake_case(key: str) -> str:
     """``userProperties`` (Nest's spelling) -> ``user_properties``; snake_case is kept."""
     return key if key.islower() else _CAMEL.sub("_", key).lower()
+
+
+def camel_case(key: str) -> str:
+    """``user_properties`` -> ``userProperties`` (Nest's spelling); camelCase is kept."""
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def _paho_name(key: str) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
-from nestpy_mqtt.properties import PUBLISH_PROPERTY_NAMES, snake_case
+from nestpy_mqtt.properties import PUBLISH_PROPERTY_NAMES, camel_case, snake_case
 
 __all__ = ["RECORD_PROPERTY_NAMES", "MqttRecord", "MqttRecordBuilder", "MqttRecordOptions"]
 
@@ -49,6 +49,19 @@ class MqttRecord(Generic[T]):
         # Accept Nest's spelling, MqttRecord(data, {"qos": 1, "properties": {...}}).
         if isinstance(self.options, Mapping):
             object.__setattr__(self, "options", MqttRecordOptions(**self.options))
+
+    def __json__(self) -> dict[str, Any]:
+        """How a record is written inside a JSON packet (a handler returning one): as Nest
+        writes it, ``{"data": ..., "options": {...}}`` with only the options that were set,
+        property names in Nest's camelCase."""
+        options: dict[str, Any] = {}
+        for name in ("qos", "retain", "dup"):
+            value = getattr(self.options, name)
+            if value is not None:
+                options[name] = value
+        if self.options.properties is not None:
+            options["properties"] = {camel_case(k): v for k, v in self.options.properties.items()}
+        return {"data": self.data, "options": options}
 
 
 class MqttRecordBuilder(Generic[T]):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from nestpy.microservices.codec import encode_json
 from nestpy.microservices.patterns import route_from_channel
+from nestpy.microservices.serializers import payload_bytes
 from nestpy.microservices.server import DoneFn, HandlerEntry, Outcome, Server
 from nestpy.microservices.transports import Transport
 from nestpy_mqtt.ack import AckPolicy, PendingAck
@@ -15,6 +19,7 @@ from nestpy_mqtt.connection import MqttConnection
 from nestpy_mqtt.context import MqttContext
 from nestpy_mqtt.errors import MqttNotInitializedError, MqttPublishError
 from nestpy_mqtt.options import MqttOptions
+from nestpy_mqtt.properties import ERROR_PROPERTY, PublishPropertiesFactory
 from nestpy_mqtt.status import StatusStream
 from nestpy_mqtt.topics import HandlerMatcher, reply_topic, shared_subscription
 
@@ -62,6 +67,16 @@ class ServerMqtt(Server):
         self.drain_timeout = drain_timeout
         self._matcher = HandlerMatcher()
         self._ack_policies: dict[str, AckPolicy] = {}
+        self._reply_qos: dict[str, int] = {}  # routes whose replies are not QoS 0
+        self.deserializer = self.options.deserializer
+        self._serializer = self.options.serializer
+        self._response_topics = self.options.protocol_version == 5 and (
+            self.options.use_response_topic
+        )
+        self._properties = PublishPropertiesFactory(
+            self.options.protocol_version, self.options.user_properties
+        )
+        self._requests = itertools.count(1)
         self._connection = MqttConnection(
             self.options, on_message=self._on_message, name="server", manual_ack=True
         )
@@ -98,6 +113,11 @@ class ServerMqtt(Server):
         self._matcher = HandlerMatcher(self.handlers)
         self._ack_policies = {
             route: self._policy_of(entry) for route, entry in self.handlers.items()
+        }
+        self._reply_qos = {
+            route: entry.extras["reply_qos"]
+            for route, entry in self.handlers.items()
+            if not isinstance(entry, list) and entry.extras.get("reply_qos")
         }
         await self._connection.connect()
         defaults = self.options.subscribe_options
@@ -139,8 +159,24 @@ class ServerMqtt(Server):
                 raise
             return
         topic = message.topic
+        qos = 0
+        if self._reply_qos:
+            key = self.match_route(route_from_channel(topic))
+            qos = self._reply_qos.get(key, 0) if key is not None else 0
+        if self._response_topics:
+            replier = self._replier(topic, message, qos)
+            if replier is not None:
+                reply, request_id = replier
+                self.handle_packet(
+                    topic,
+                    message.payload,
+                    MqttContext(topic, message),
+                    reply,
+                    request_id=request_id,
+                )
+            return
         self.handle_packet(
-            topic, message.payload, MqttContext(topic, message), self._reply_to(topic)
+            topic, message.payload, MqttContext(topic, message), self._reply_to(topic, qos)
         )
 
     def _on_acked_message(self, message: mqtt.MQTTMessage, ack: PendingAck) -> None:
@@ -160,14 +196,45 @@ class ServerMqtt(Server):
             expiry = getattr(message.properties, "MessageExpiryInterval", None)
             if expiry is not None:
                 expires_in = float(expiry)
+        qos = self._reply_qos.get(key, 0) if key is not None else 0
+        reply, request_id = self._reply_to(topic, qos), None
+        if self._response_topics:
+            replier = self._replier(topic, message, qos)
+            if replier is None:
+                if done is not None:
+                    done(Outcome.SKIPPED)
+                return
+            reply, request_id = replier
         self.handle_packet(
             topic,
             message.payload,
             MqttContext(topic, message, context_ack),
-            self._reply_to(topic),
+            reply,
             done,
             expires_in=expires_in,
+            request_id=request_id,
         )
+
+    def _replier(
+        self, topic: str, message: mqtt.MQTTMessage, qos: int
+    ) -> tuple[Callable[[bytes], None], str | None] | None:
+        """Where a message's replies go: its MQTT 5 Response Topic when it has one (with a
+        request id for a bare payload), else ``<topic>/reply``; None to drop the message."""
+        props = getattr(message, "properties", None)
+        response_topic = getattr(props, "ResponseTopic", None) if props is not None else None
+        if response_topic is None:
+            return self._reply_to(topic, qos), None
+        if not _is_topic_name(response_topic):
+            logger.warning(
+                "Dropped a message on %r: its Response Topic %r is not a topic name "
+                "(empty, or with a wildcard)",
+                topic,
+                response_topic,
+            )
+            return None
+        correlation = getattr(props, "CorrelationData", None)
+        request_id = f"mqtt5-request-{next(self._requests)}"
+        return self._answer_on(response_topic, correlation, request_id, qos), request_id
 
     @staticmethod
     def _manual_done(ack: PendingAck, topic: str) -> DoneFn:
@@ -185,9 +252,32 @@ class ServerMqtt(Server):
 
         return done
 
-    def _reply_to(self, topic: str) -> Callable[[bytes], None]:
+    def _reply_to(self, topic: str, qos: int = 0) -> Callable[[bytes], None]:
         publish = self._connection.publish
         reply_to = reply_topic(topic)
+        if qos:
+
+            def reply_qos(payload: bytes) -> None:
+                try:
+                    sent = publish(reply_to, payload, qos)
+                except MqttPublishError as exc:
+                    logger.warning("A reply was lost: %s", exc)
+                    return
+                if sent is not None:
+                    sent.add_done_callback(_log_lost_reply)
+
+            return reply_qos
+
+        if self._serializer is not None:
+            encode = self._serialized
+
+            def reply_serialized(payload: bytes) -> None:
+                try:
+                    publish(reply_to, encode(payload, reply_to), qos)
+                except MqttPublishError as exc:
+                    logger.warning("A reply was lost: %s", exc)
+
+            return reply_serialized
 
         def reply(payload: bytes) -> None:
             # A reply ready while the link is down is lost (QoS 0 is not queued): say so once,
@@ -196,6 +286,55 @@ class ServerMqtt(Server):
                 publish(reply_to, payload)
             except MqttPublishError as exc:
                 logger.warning("A reply was lost: %s", exc)
+
+        return reply
+
+    def _serialized(self, packet: bytes, channel: str) -> bytes:
+        """A Nest reply packet rewritten by ``options.serializer``."""
+        value = json.loads(packet)
+        return payload_bytes(self._serializer.serialize(value, {"channel": channel}))
+
+    def _answer_on(
+        self, response_topic: str, correlation: bytes | None, request_id: str, qos: int
+    ) -> Callable[[bytes], None]:
+        """Replies on an MQTT 5 Response Topic, with the request's Correlation Data. A bare
+        request (``request_id`` in the packet) gets the bare JSON value; an error is flagged
+        with the user property ``error: true``. A Nest request gets Nest's reply packets."""
+        publish = self._connection.publish
+        base: dict[str, Any] = {}
+        if correlation is not None:
+            base["correlation_data"] = correlation
+        plain = self._properties.build(base)
+        failed = self._properties.build({**base, "user_properties": {ERROR_PROPERTY: "true"}})
+        answered = False
+
+        def reply(payload: bytes) -> None:
+            nonlocal answered
+            properties = plain
+            try:
+                value = json.loads(payload)
+            except ValueError:
+                value = None
+            if isinstance(value, dict) and value.get("id") == request_id:
+                if "err" in value:
+                    body, properties = value["err"], failed
+                elif "response" in value:
+                    body = value["response"]
+                elif answered:
+                    return  # the end of a stream whose values went out already
+                else:
+                    body = None
+                answered = True
+                payload = encode_json(body).encode("utf-8", "surrogatepass")
+            elif self._serializer is not None:
+                payload = self._serialized(payload, response_topic)
+            try:
+                sent = publish(response_topic, payload, qos, properties=properties)
+            except MqttPublishError as exc:
+                logger.warning("A reply was lost: %s", exc)
+                return
+            if sent is not None:
+                sent.add_done_callback(_log_lost_reply)
 
         return reply
 
@@ -219,3 +358,14 @@ class ServerMqtt(Server):
                 await asyncio.gather(*(self._connection.unsubscribe(t) for t in topics))
         except Exception as exc:  # the broker is gone or slow: close anyway
             logger.warning("Shutdown: could not unsubscribe the handler topics: %r", exc)
+
+
+def _log_lost_reply(sent: asyncio.Future[None]) -> None:
+    """A QoS 1/2 reply the broker refused, or lost at ``close()``: logged, not raised."""
+    if not sent.cancelled() and (exc := sent.exception()) is not None:
+        logger.warning("A reply was lost: %s", exc)
+
+
+def _is_topic_name(topic: Any) -> bool:
+    """A topic one may publish on: a non-empty string without wildcards or NUL."""
+    return isinstance(topic, str) and bool(topic) and not any(c in topic for c in "+#\0")

@@ -10,7 +10,7 @@ from nestpy.microservices.clients_module import (
     ClientsModule,
 )
 from nestpy.microservices.context import BaseRpcContext, RequestContext
-from nestpy.microservices.decorators import Ctx, EventPattern, MessagePattern, Payload
+from nestpy.microservices.decorators import Ctx, EventPattern, MessagePattern, Path, Payload
 from nestpy.microservices.enhancers import (
     ArgumentsHost,
     CallHandler,
@@ -80,6 +80,7 @@ __all__ = [
     "ParseFloatPipe",
     "ParseIntPipe",
     "ParseUUIDPipe",
+    "Path",
     "Payload",
     "PipeTransform",
     "RequestContext",

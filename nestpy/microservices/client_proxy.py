@@ -28,6 +28,7 @@ from nestpy.microservices.codec import (
     decode_response,
     encode_event,
     encode_request,
+    incoming_response,
 )
 from nestpy.microservices.exceptions import (
     InvalidMessageError,
@@ -35,6 +36,7 @@ from nestpy.microservices.exceptions import (
     RpcException,
 )
 from nestpy.microservices.patterns import transform_pattern_to_route
+from nestpy.microservices.serializers import payload_bytes
 
 logger = logging.getLogger("nestpy.microservices.client")
 
@@ -137,6 +139,11 @@ class ClientProxy(ABC):
     def __init__(self, *, request_timeout: float | None = None) -> None:
         self._pending: dict[str, _Pending] = {}
         self._request_timeout = request_timeout
+        self.serializer: Any = None
+        """Writes outgoing packets (``serialize({"pattern", "data"[, "id"]}, options)``);
+        None: Nest's envelope. See ``nestpy.microservices.serializers``."""
+        self.deserializer: Any = None
+        """Reads replies (``deserialize(payload, {"channel": topic})``); None: Nest's."""
 
     # -- transport hooks -----------------------------------------------------------------------
 
@@ -179,8 +186,9 @@ class ClientProxy(ABC):
         """Split a transport record (e.g. ``MqttRecord``) into data and publish options."""
         return data, None
 
-    def _request_options(self, options: Any, timeout: float | None) -> Any:
-        """The publish options of a request with this ``timeout`` (MQTT 5: its expiry)."""
+    def _request_options(self, options: Any, timeout: float | None, request_id: str = "") -> Any:
+        """The publish options of request ``request_id`` with this ``timeout`` (MQTT 5: its
+        expiry; its Correlation Data with a client ``reply_topic``)."""
         return options
 
     def _unsent_reason(self) -> str | None:
@@ -212,8 +220,11 @@ class ClientProxy(ABC):
         if pattern is None or data is None:
             raise InvalidMessageError
         data, options = self._unpack_record(data)
-        payload = encode_event(pattern, data)
         route = transform_pattern_to_route(pattern)
+        if self.serializer is None:
+            payload = encode_event(pattern, data)
+        else:
+            payload = self._serialize({"pattern": pattern, "data": data}, route)
         sent = self._emit_now(route, payload, options)
         if sent is None:
             sent = asyncio.ensure_future(self._dispatch_event(route, payload, options))
@@ -241,23 +252,52 @@ class ClientProxy(ABC):
         request's own reply channel (``reply_channel(route)``), so that a party allowed to
         publish on another reply topic cannot answer in the service's place.
         """
-        reply = decode_response(payload, channel)
+        if self.deserializer is None:
+            reply = decode_response(payload, channel)
+        else:
+            try:
+                reply = incoming_response(
+                    self.deserializer.deserialize(payload, {"channel": channel})
+                )
+            except Exception as exc:
+                logger.warning(
+                    "Dropped a reply on %r: it could not be deserialized (%s: %s)",
+                    channel,
+                    type(exc).__name__,
+                    exc,
+                )
+                return
+        self.deliver_response(reply, channel)
+
+    def deliver_response(self, reply: IncomingResponse | None, channel: str | None) -> None:
+        """Route a decoded reply to its request (see ``handle_response``)."""
         if reply is None or not isinstance(reply.id, str):
             return
         pending = self._pending.get(reply.id)
         if pending is None:
             return
-        if channel is not None and channel != (expected := self.reply_channel(pending.route)):
+        if channel is not None and not self._accepts_reply_on(channel, pending.route):
             logger.warning(
                 "Dropped a reply on %r to a request sent on %r (its replies come on %r): "
                 "another client may be publishing on reply topics; restrict who may publish "
                 "on them with broker ACLs",
                 channel,
                 pending.route,
-                expected,
+                self._reply_channel_of(pending.route),
             )
             return
         pending.deliver(reply)
+
+    def _reply_channel_of(self, route: str) -> str:
+        """Where replies to a request sent on ``route`` come (a transport may use one for all)."""
+        return self.reply_channel(route)
+
+    def _accepts_reply_on(self, channel: str, route: str) -> bool:
+        """Whether a reply to a request sent on ``route`` may come on ``channel``."""
+        return channel == self._reply_channel_of(route)
+
+    def _serialize(self, packet: dict[str, Any], route: str) -> bytes:
+        return payload_bytes(self.serializer.serialize(packet, {"channel": route}))
 
     def fail_pending(self, exc: BaseException, *, sent_only: bool = False) -> None:
         """Fail pending requests with ``exc`` (e.g. ``ConnectionLostError``).
@@ -285,8 +325,11 @@ class ClientProxy(ABC):
         while request_id in self._pending:  # 84 random bits: never, but a clash would misroute
             request_id = _new_id()
         route = transform_pattern_to_route(pattern)
-        payload = encode_request(pattern, data, request_id)
-        return request_id, route, payload, self._request_options(options, timeout)
+        if self.serializer is None:
+            payload = encode_request(pattern, data, request_id)
+        else:
+            payload = self._serialize({"pattern": pattern, "data": data, "id": request_id}, route)
+        return request_id, route, payload, self._request_options(options, timeout, request_id)
 
     def _timeout_error(self, pattern: Any, timeout: float, pending: _Pending) -> Exception:
         reason = None if pending.sent else self._unsent_reason()

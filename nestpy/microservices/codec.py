@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -24,6 +25,9 @@ NO_MESSAGE_HANDLER: Final = "There is no matching message handler defined in the
 
 
 def _to_jsonable(value: Any) -> Any:
+    custom = getattr(type(value), "__json__", None)
+    if custom is not None:  # the object says how it is written (e.g. ``MqttRecord``)
+        return custom(value)
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -132,11 +136,13 @@ def encode_no_handler(request_id: Any) -> bytes:
 
 @dataclass(slots=True)
 class IncomingRequest:
-    """A decoded request or event; ``id`` is None for events."""
+    """A decoded request or event; ``id`` is None for events. ``raw`` is the payload as
+    received when it was decoded without Nest's envelope (for handlers that ask for bytes)."""
 
     pattern: Any
     data: Any
     id: Any = None
+    raw: bytes | None = None
 
 
 def parse_payload(payload: bytes | bytearray) -> Any:
@@ -174,13 +180,21 @@ def _not_utf8(payload: bytes | bytearray) -> Any:
     return payload.decode("utf-8", errors="replace")
 
 
-def decode_request(payload: bytes | bytearray, channel: str) -> IncomingRequest:
+def decode_request(
+    payload: bytes | bytearray, channel: str, request_id: Any = None
+) -> IncomingRequest:
     """Decode what a server received on ``channel`` (Nest's ``IncomingRequestDeserializer``).
 
     A JSON object with a ``pattern`` or ``data`` key is a Nest packet; anything else (plain JSON,
     text, an empty payload) comes from an external publisher and becomes an event whose data is
     the whole value. A Nest packet that is not valid UTF-8 raises ``InvalidUtf8Error``.
+
+    ``request_id``: the message is a request by its transport (an MQTT 5 Response Topic); only
+    an object with an ``id`` and a ``pattern`` or ``data`` key is then a Nest packet, anything
+    else is the whole data of a request with that id (a plain MQTT 5 client's JSON).
     """
+    if request_id is not None:
+        return _decode_marked_request(payload, channel, request_id)
     try:
         value = json.loads(payload)
     except UnicodeDecodeError:
@@ -190,6 +204,61 @@ def decode_request(payload: bytes | bytearray, channel: str) -> IncomingRequest:
     if isinstance(value, dict) and ("pattern" in value or "data" in value):
         return IncomingRequest(value.get("pattern"), value.get("data"), value.get("id"))
     return IncomingRequest(channel, value)
+
+
+def _decode_marked_request(
+    payload: bytes | bytearray, channel: str, request_id: Any
+) -> IncomingRequest:
+    value = parse_payload(payload)
+    if isinstance(value, dict) and "id" in value and ("pattern" in value or "data" in value):
+        return IncomingRequest(value.get("pattern"), value.get("data"), value["id"])
+    return IncomingRequest(channel, value, request_id)
+
+
+def decode_bare(
+    payload: bytes | bytearray, channel: str, request_id: Any = None
+) -> IncomingRequest:
+    """A payload without Nest's envelope: the whole JSON value (other text as ``str``) is the
+    data, nothing is cropped; ``raw`` keeps the bytes. ``request_id``: as ``decode_request``."""
+    return IncomingRequest(channel, parse_payload(payload), request_id, bytes(payload))
+
+
+def incoming_request(value: Any, channel: str, request_id: Any = None) -> IncomingRequest:
+    """What a deserializer returned, as an ``IncomingRequest``: one already, or Nest's
+    ``{"pattern", "data", "id"}`` shape (``pattern`` defaults to the channel). ``request_id``
+    is the id of a message its transport marks as a request, when the value has none."""
+    if isinstance(value, IncomingRequest):
+        packet = value
+    elif isinstance(value, Mapping):
+        packet = IncomingRequest(value.get("pattern", channel), value.get("data"), value.get("id"))
+    else:
+        msg = (
+            f"the deserializer returned {type(value).__name__}, not an IncomingRequest or a "
+            "mapping with 'pattern', 'data' and (for a request) 'id' keys"
+        )
+        raise TypeError(msg)
+    if packet.id is None and request_id is not None:
+        packet.id = request_id
+    return packet
+
+
+def incoming_response(value: Any) -> IncomingResponse | None:
+    """What a client's deserializer returned, as an ``IncomingResponse`` (None: drop it)."""
+    if value is None or isinstance(value, IncomingResponse):
+        return value
+    if isinstance(value, Mapping) and "id" in value:
+        err = value.get("err")
+        return IncomingResponse(
+            value["id"],
+            response=value.get("response", MISSING),
+            err=MISSING if err is None else err,
+            is_disposed=bool(value.get("isDisposed", value.get("is_disposed"))),
+        )
+    msg = (
+        f"the deserializer returned {type(value).__name__}, not an IncomingResponse or a "
+        "mapping with 'id' and 'response' / 'err' / 'isDisposed' keys"
+    )
+    raise TypeError(msg)
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from nestpy.microservices.path_params import topic_parameters
 from nestpy.microservices.patterns import Pattern, pattern_routes
 from nestpy.microservices.transports import Transport
 
@@ -35,6 +36,8 @@ def _decorator(
     run_in_thread: bool,
     timeout: float | None = None,
     ack_policy: Any = None,
+    reply_qos: int | None = None,
+    envelope: bool = True,
 ) -> Callable[[F], F]:
     if timeout is not None and timeout <= 0:
         msg = f"timeout must be a positive number of seconds, not {timeout!r}"
@@ -46,8 +49,18 @@ def _decorator(
         merged["qos"] = qos
     if ack_policy is not None:
         merged["ack_policy"] = ack_policy
+    if reply_qos is not None:
+        if reply_qos not in (0, 1, 2):
+            msg = f"reply_qos must be 0, 1 or 2, not {reply_qos!r}"
+            raise ValueError(msg)
+        merged["reply_qos"] = reply_qos
+    if not envelope:
+        merged["envelope"] = False
+    routes, path_params = topic_parameters(pattern_routes(patterns))
+    if path_params:
+        merged["path_params"] = path_params
     metadata = PatternMetadata(
-        routes=tuple(pattern_routes(patterns)),
+        routes=routes,
         is_event=is_event,
         transport=transport,
         extras=merged,
@@ -72,6 +85,8 @@ def MessagePattern(
     run_in_thread: bool = False,
     timeout: float | None = None,
     ack_policy: Any = None,
+    reply_qos: int | None = None,
+    envelope: bool = True,
 ) -> Callable[[F], F]:
     """Mark a controller method as the request/response handler of ``pattern``.
 
@@ -85,6 +100,11 @@ def MessagePattern(
     cannot be interrupted: give such a handler ``run_in_thread=True`` to bound it.
     ``ack_policy`` (a transport's value, e.g. ``nestpy_mqtt.AckPolicy.MANUAL``) says when a
     QoS 1/2 message of this pattern is acknowledged; it travels in ``extras``.
+    ``reply_qos`` (0, 1 or 2) is the QoS the replies are published with (Nest: always 0).
+    ``envelope=False`` hands the handler the whole decoded payload instead of the ``data`` of
+    Nest's ``{"pattern","data","id"}`` envelope (devices and other non-Nest publishers; see
+    docs/mqtt/payload-formats.md); such a message is a request only when its transport says
+    where to answer (an MQTT 5 Response Topic).
     """
     return _decorator(
         pattern,
@@ -95,6 +115,8 @@ def MessagePattern(
         run_in_thread=run_in_thread,
         timeout=timeout,
         ack_policy=ack_policy,
+        reply_qos=reply_qos,
+        envelope=envelope,
     )
 
 
@@ -107,12 +129,13 @@ def EventPattern(
     run_in_thread: bool = False,
     timeout: float | None = None,
     ack_policy: Any = None,
+    envelope: bool = True,
 ) -> Callable[[F], F]:
     """Mark a controller method as a handler of events (messages without a reply) on ``pattern``.
 
     Several event handlers may share a pattern; all of them run for each event. ``timeout``
-    cancels (and logs) a handler still running after that many seconds. ``ack_policy``: as
-    for ``MessagePattern``.
+    cancels (and logs) a handler still running after that many seconds. ``ack_policy`` and
+    ``envelope``: as for ``MessagePattern``.
     """
     return _decorator(
         pattern,
@@ -123,6 +146,7 @@ def EventPattern(
         run_in_thread=run_in_thread,
         timeout=timeout,
         ack_policy=ack_policy,
+        envelope=envelope,
     )
 
 
@@ -148,6 +172,16 @@ class Payload:
 
     def __repr__(self) -> str:
         return f"Payload({', '.join(map(repr, [self.key, *self.pipes]))})"
+
+
+@dataclass(frozen=True, slots=True)
+class Path:
+    """``Annotated[int, Path()]``: a ``{name}`` segment of the pattern's topic (the parameter's
+    name, or ``Path("name")``), validated against the annotation. A parameter named like a
+    segment gets it without the marker: ``@MessagePattern("sensors/{device_id}/temperature")``
+    subscribes ``sensors/+/temperature`` and fills ``device_id``."""
+
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

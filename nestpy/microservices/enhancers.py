@@ -71,6 +71,7 @@ from nestpy.microservices.execution_context import (
 from nestpy.microservices.handler_params import (
     _CONTEXT,
     _CustomParam,
+    _PathParam,
     _PayloadParam,
     build_argument_plan,
     needs_pipeline,
@@ -275,6 +276,9 @@ class Pipeline:
         for param, own_pipes in zip(self.plan, enhancers.param_pipes, strict=True):
             if param is _CONTEXT:
                 args.append(execution.context)
+                continue
+            if isinstance(param, _PathParam):
+                args.append(param.of(execution.context))
                 continue
             if isinstance(param, _CustomParam):
                 value = await _maybe_await(param.marker.factory(param.marker.data, execution))

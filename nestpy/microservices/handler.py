@@ -9,7 +9,11 @@ from typing import Any, Protocol
 
 from nestpy.microservices.context import BaseRpcContext, RequestContext
 from nestpy.microservices.enhancers import Pipeline
-from nestpy.microservices.handler_params import build_argument_plan, fill_arguments
+from nestpy.microservices.handler_params import (
+    build_argument_plan,
+    fill_arguments,
+    wants_raw_bytes,
+)
 
 
 class MessageScope(Protocol):
@@ -41,6 +45,7 @@ class MessageHandler:
         "_kind",
         "_name",
         "_plan",
+        "envelope",
         "extras",
         "is_event",
         "is_inline",
@@ -50,6 +55,7 @@ class MessageHandler:
         "run_in_thread",
         "scope",
         "timeout",
+        "wants_bytes",
     )
 
     def __init__(
@@ -77,6 +83,10 @@ class MessageHandler:
         self._bound = method
         controller_scoped = scope is not None and scope.controller_scoped
         self._plan = build_argument_plan(method, skip_self=controller_scoped)
+        self.envelope = self.extras.get("envelope", True) is not False
+        """False: the handler takes whole payloads, not the ``data`` of Nest's envelope."""
+        self.wants_bytes = not self.envelope and wants_raw_bytes(self._plan)
+        """The payload parameter is annotated ``bytes``: it gets the payload as received."""
         if inspect.isasyncgenfunction(method):
             self._kind = "asyncgen"
         elif inspect.iscoroutinefunction(method):

@@ -12,7 +12,7 @@ from typing import Annotated, Any, get_args, get_origin
 from pydantic import TypeAdapter, ValidationError
 
 from nestpy.microservices.context import BaseRpcContext
-from nestpy.microservices.decorators import Ctx, Payload
+from nestpy.microservices.decorators import Ctx, Path, Payload, pattern_metadata
 from nestpy.microservices.exceptions import RpcException
 from nestpy.microservices.param_decorators import ParamMarker
 from nestpy.microservices.pipes import VALIDATION_FAILED, ArgumentMetadata
@@ -46,7 +46,7 @@ class _PayloadParam:
                 {"status": "error", "message": VALIDATION_FAILED, "errors": details}
             ) from exc
 
-    def value(self, data: Any) -> Any:
+    def value(self, data: Any, context: Any = None) -> Any:
         return self.validate(self.raw(data))
 
 
@@ -60,7 +60,40 @@ class _CustomParam:
         return self.marker.pipes
 
 
+@dataclass(frozen=True, slots=True)
+class _PathParam:
+    """A ``{name}`` segment of the received topic (``@MessagePattern("a/{name}/b")``)."""
+
+    name: str
+    index: int
+    adapter: TypeAdapter[Any] | None
+
+    def value(self, data: Any, context: BaseRpcContext) -> Any:
+        return self.of(context)
+
+    def of(self, context: BaseRpcContext) -> Any:
+        get_topic = getattr(context, "get_topic", None)
+        topic = get_topic() if get_topic is not None else context.get_arg_by_index(0)
+        segments = str(topic).split("/")
+        value = segments[self.index] if self.index < len(segments) else None
+        if self.adapter is None:
+            return value
+        try:
+            return self.adapter.validate_python(value)
+        except ValidationError as exc:
+            details = json.loads(exc.json(include_url=False, include_context=False))
+            message = f"Topic parameter {self.name!r} is invalid in {topic!r}"
+            raise RpcException({"status": "error", "message": message, "errors": details}) from exc
+
+
 _CONTEXT = object()
+
+
+def _path_params(func: Callable[..., Any]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for meta in pattern_metadata(func):
+        found.update(meta.extras.get("path_params", {}))
+    return found
 
 
 def _is_context_type(annotation: Any) -> bool:
@@ -99,11 +132,23 @@ def build_argument_plan(func: Callable[..., Any], *, skip_self: bool = False) ->
     plan: list[Any] = []
     positional_defaults: list[Any] = [_PayloadParam(None, None), _CONTEXT]
     params = list(inspect.signature(func).parameters.values())[1 if skip_self else 0 :]
+    path_params = _path_params(func)
     for index, param in enumerate(params):
         annotation, markers = _split_annotated(hints.get(param.name, inspect.Parameter.empty))
         payload = next((m for m in markers if isinstance(m, Payload)), None)
         custom = next((m for m in markers if isinstance(m, ParamMarker)), None)
-        if custom is not None:
+        path = next((m for m in markers if isinstance(m, Path)), None)
+        if path is not None or (payload is None and custom is None and param.name in path_params):
+            name = (path.name if path is not None else None) or param.name
+            if name not in path_params:
+                where = getattr(func, "__qualname__", repr(func))
+                msg = (
+                    f"{where}: parameter {param.name!r} asks for topic parameter {{{name}}}, "
+                    f"which its pattern does not have (it has: {sorted(path_params) or 'none'})"
+                )
+                raise ValueError(msg)
+            plan.append(_PathParam(name, path_params[name], _adapter_for(annotation)))
+        elif custom is not None:
             metadata = ArgumentMetadata("custom", _metatype(annotation), custom.data)
             plan.append(_CustomParam(custom, metadata))
         elif any(isinstance(m, Ctx) for m in markers) or (
@@ -120,6 +165,14 @@ def build_argument_plan(func: Callable[..., Any], *, skip_self: bool = False) ->
     return plan
 
 
+def wants_raw_bytes(plan: list[Any]) -> bool:
+    """True when the whole payload goes to a parameter annotated ``bytes``."""
+    return any(
+        isinstance(p, _PayloadParam) and p.key is None and p.metadata.metatype is bytes
+        for p in plan
+    )
+
+
 def needs_pipeline(plan: list[Any]) -> bool:
     """True when a parameter has pipes or is a custom one (it needs the execution context)."""
     return any(isinstance(p, _CustomParam) or getattr(p, "pipes", ()) for p in plan)
@@ -127,4 +180,4 @@ def needs_pipeline(plan: list[Any]) -> bool:
 
 def fill_arguments(plan: list[Any], data: Any, context: BaseRpcContext) -> list[Any]:
     """The arguments for one call, following ``plan`` (no pipes, no custom parameters)."""
-    return [context if p is _CONTEXT else p.value(data) for p in plan]
+    return [context if p is _CONTEXT else p.value(data, context) for p in plan]

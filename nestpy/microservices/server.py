@@ -21,9 +21,11 @@ from typing import Any, ClassVar
 from nestpy.microservices.codec import (
     IncomingRequest,
     InvalidUtf8Error,
+    decode_bare,
     decode_request,
     encode_no_handler,
     encode_response,
+    incoming_request,
 )
 from nestpy.microservices.context import BaseRpcContext
 from nestpy.microservices.exceptions import (
@@ -114,6 +116,13 @@ def _event_failed(handler: MessageHandler, packet: IncomingRequest, exc: Excepti
             packet.pattern,
             exc_info=exc,
         )
+
+
+def _data(handler: MessageHandler, packet: IncomingRequest) -> Any:
+    """What ``handler`` receives: the raw bytes when it asks for them (``envelope=False``)."""
+    if handler.wants_bytes and packet.raw is not None:
+        return packet.raw
+    return packet.data
 
 
 def _split(done: DoneFn | None, parts: int) -> DoneFn | None:
@@ -260,6 +269,10 @@ class Server(ABC):
         self._accepting = True
         self._shed_log = _Throttled("Service overloaded: shed messages over max_backlog")
         self._expired_log = _Throttled("Dropped expired messages before running them")
+        self.deserializer: Any = None
+        """Decodes what arrives on enveloped patterns (``deserialize(payload, {"channel": ...})``
+        returning an ``IncomingRequest`` or a ``{"pattern", "data", "id"}`` mapping); None:
+        Nest's envelope (``decode_request``). See ``nestpy.microservices.serializers``."""
 
     # -- handler table -------------------------------------------------------------------------
 
@@ -338,13 +351,16 @@ class Server(ABC):
         done: DoneFn | None = None,
         *,
         expires_in: float | None = None,
+        request_id: Any = None,
     ) -> None:
         """Handle one received message. Never raises: one bad message cannot stop the server.
 
         ``done`` (see ``DoneFn``) is called exactly once when the message's handling is over,
         whatever the outcome; a message waiting in the backlog is not over. ``expires_in``
         (seconds, e.g. MQTT 5's Message Expiry Interval): a message still waiting in the
-        backlog by then is dropped without running.
+        backlog by then is dropped without running. ``request_id``: the transport marks the
+        message as a request (MQTT 5: it has a Response Topic); a payload without Nest's
+        envelope is then a request with this id, answered through ``reply``.
         """
         if not self._accepting:
             logger.warning("Shutting down: a message on %r was not taken", channel)
@@ -363,8 +379,14 @@ class Server(ABC):
             return
         handed_off = False
         try:
+            route = route_from_channel(channel)
+            entry = self.get_handler(route)
+            first = entry[0] if isinstance(entry, list) else entry
             try:
-                packet = decode_request(payload, channel)
+                if self.deserializer is None and (first is None or first.envelope):
+                    packet = decode_request(payload, channel, request_id)
+                else:
+                    packet = self._decode(payload, channel, first, request_id)
             except RecursionError:
                 logger.warning("Dropped a message on %r: its JSON is nested too deeply", channel)
                 _finish(done, Outcome.SKIPPED)
@@ -373,8 +395,10 @@ class Server(ABC):
                 self._invalid_utf8(channel, exc, reply)
                 _finish(done, Outcome.SKIPPED)
                 return
-            route = route_from_channel(channel)
-            entry = self.get_handler(route)
+            except Exception as exc:
+                self._undecodable(channel, exc, reply, request_id)
+                _finish(done, Outcome.SKIPPED)
+                return
             handed_off = True
             if packet.id is None:
                 self._handle_event(route, entry, packet, context, done, expires_in)
@@ -404,6 +428,39 @@ class Server(ABC):
             if not handed_off:
                 _finish(done, Outcome.SKIPPED)
 
+    def _decode(
+        self,
+        payload: bytes | bytearray,
+        channel: str,
+        first: MessageHandler | None,
+        request_id: Any,
+    ) -> IncomingRequest:
+        if first is not None and not first.envelope:
+            return decode_bare(payload, channel, request_id)
+        deserializer = self.deserializer
+        if deserializer is None:
+            return decode_request(payload, channel, request_id)
+        return incoming_request(
+            deserializer.deserialize(payload, {"channel": channel}), channel, request_id
+        )
+
+    @staticmethod
+    def _undecodable(channel: str, exc: Exception, reply: ReplyFn, request_id: Any) -> None:
+        """A deserializer failed: logged once; a request with somewhere to answer gets an error."""
+        cause = f"{type(exc).__name__}: {exc}"
+        if request_id is None:
+            logger.warning(
+                "Dropped a message on %r: it could not be deserialized (%s)", channel, cause
+            )
+            return
+        logger.warning(
+            "Answered a request on %r with an error: it could not be deserialized (%s)",
+            channel,
+            cause,
+        )
+        error = error_payload(RpcException(f"The request could not be deserialized: {cause}"))
+        reply(encode_response(request_id, err=error, is_disposed=True))
+
     @staticmethod
     def _invalid_utf8(channel: str, exc: InvalidUtf8Error, reply: ReplyFn) -> None:
         if exc.request_id is None:
@@ -429,7 +486,7 @@ class Server(ABC):
         done: DoneFn | None,
     ) -> None:
         try:
-            result = handler.call_inline(packet.data, ctx)
+            result = handler.call_inline(_data(handler, packet), ctx)
             if inspect.isgenerator(result):
                 self._send_sync_stream(result, packet, reply, handler, _answer(done, reply))
                 return
@@ -475,7 +532,7 @@ class Server(ABC):
         try:
             async with asyncio.timeout_at(deadline):
                 try:
-                    result = await handler.invoke(packet.data, ctx, packet.pattern)
+                    result = await handler.invoke(_data(handler, packet), ctx, packet.pattern)
                 except Exception as exc:
                     err = _handler_error(exc, handler, packet)
                     last(encode_response(packet.id, err=err, is_disposed=True))
@@ -583,7 +640,7 @@ class Server(ABC):
         for handler in handlers:
             if handler.is_inline:
                 try:
-                    handler.call_inline(packet.data, ctx)
+                    handler.call_inline(_data(handler, packet), ctx)
                 except Exception as exc:
                     _event_failed(handler, packet, exc)
         if not spawned:
@@ -621,7 +678,7 @@ class Server(ABC):
             return Outcome.SKIPPED
         try:
             async with asyncio.timeout_at(deadline):
-                result = await handler.invoke(packet.data, ctx, packet.pattern)
+                result = await handler.invoke(_data(handler, packet), ctx, packet.pattern)
                 if isinstance(result, AsyncIterator):
                     async for _ in result:
                         pass

@@ -96,7 +96,7 @@ async def test_record_wins_on_a_clash_and_plain_sends_and_events_carry_the_clien
 
 
 async def test_other_mqtt5_properties_reach_the_handler(harness: Harness) -> None:
-    await harness.service(PropsController)
+    await harness.service(PropsController)  # Nest's wire: answered on packet/reply
     record = (
         MqttRecordBuilder({"n": 1})
         .set_qos(2)
