@@ -11,11 +11,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from enum import IntEnum
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, ClassVar
 
 from nestpy.microservices.codec import (
@@ -27,95 +25,44 @@ from nestpy.microservices.codec import (
     encode_response,
     incoming_request,
 )
-from nestpy.microservices.context import BaseRpcContext
-from nestpy.microservices.exceptions import (
-    UNKNOWN_EXCEPTION_MESSAGE,
-    RpcException,
-    error_payload,
+from nestpy.microservices.completion import (
+    DoneFn,
+    Job,
+    Outcome,
+    ReplyFn,
+    answer,
+    finish,
+    split_done,
 )
+from nestpy.microservices.context import BaseRpcContext
+from nestpy.microservices.exceptions import RpcException, error_payload
 from nestpy.microservices.handler import MessageHandler
+from nestpy.microservices.handler_errors import (
+    INVALID_UTF8_MESSAGE,
+    SHUTDOWN_MESSAGE,
+    Throttled,
+    event_failed,
+    handler_error,
+    no_event_handler_message,
+    overloaded_message,
+)
 from nestpy.microservices.patterns import route_from_channel
+from nestpy.microservices.streams import send_async_stream, send_sync_stream
 from nestpy.microservices.transports import Transport
 
+__all__ = [
+    "SHUTDOWN_MESSAGE",
+    "DoneFn",
+    "HandlerEntry",
+    "Outcome",
+    "ReplyFn",
+    "Server",
+    "no_event_handler_message",
+]
+
 logger = logging.getLogger("nestpy.microservices.server")
-_rpc_logger = logging.getLogger("nestpy.RpcExceptionsHandler")
-
-ReplyFn = Callable[[bytes], object]
-"""Publishes one reply packet to where the request came from."""
-
-
-class Outcome(IntEnum):
-    """How a message's handling ended (what ``done`` receives); false only for NOT_TAKEN."""
-
-    NOT_TAKEN = 0
-    """The server shut down before a handler finished it: a transport with acknowledgements
-    leaves it unacknowledged, for redelivery."""
-    HANDLED = 1
-    """A handler ran: it returned, raised (the caller got the error) or timed out."""
-    SKIPPED = 2
-    """Over without a handler running: dropped (invalid, too large, expired), shed
-    (``max_backlog``), no handler for it, or its time ran out in the backlog."""
-
-
-DoneFn = Callable[[Outcome], object]
-"""Called exactly once when a message's handling is over, with its ``Outcome``."""
 
 HandlerEntry = MessageHandler | list[MessageHandler]
-
-SHUTDOWN_MESSAGE = "The service shut down before the handler finished"
-INVALID_UTF8_MESSAGE = (
-    "The request is not valid UTF-8: JSON text must be UTF-8 encoded (fix the sender's encoding)"
-)
-
-
-def overloaded_message(waiting: int) -> str:
-    """The error a request shed by ``max_backlog`` gets."""
-    return (
-        f"Service overloaded: {waiting} messages are already waiting for a handler "
-        "(max_backlog); try again later"
-    )
-
-
-def no_event_handler_message(route: str) -> str:
-    """Nest's log line for an event that no handler matches."""
-    return (
-        f"There is no matching event handler defined in the remote service. Event pattern: {route}"
-    )
-
-
-def _handler_error(exc: Exception, handler: MessageHandler | None, packet: IncomingRequest) -> Any:
-    """The ``err`` payload for ``exc``; an unexpected exception is logged with where it came
-    from (handler, pattern, request id), as Nest's ``RpcExceptionsHandler`` logs it."""
-    if isinstance(exc, RpcException):
-        return error_payload(exc)
-    name = handler.method_name if handler is not None else "?"
-    _rpc_logger.error(
-        "Unhandled exception in message handler %s (pattern %r, request id %r)",
-        name,
-        packet.pattern,
-        packet.id,
-        exc_info=exc,
-    )
-    return {"status": "error", "message": UNKNOWN_EXCEPTION_MESSAGE}
-
-
-def _event_failed(handler: MessageHandler, packet: IncomingRequest, exc: Exception) -> None:
-    # Nobody receives an event handler's error: log it, RpcException (a validation failure,
-    # a guard's refusal) included, which Nest drops silently.
-    if isinstance(exc, RpcException):
-        logger.warning(
-            "Event handler %s failed (pattern %r): %s",
-            handler.method_name,
-            packet.pattern,
-            exc.get_error(),
-        )
-    else:
-        _rpc_logger.error(
-            "Unhandled exception in event handler %s (pattern %r)",
-            handler.method_name,
-            packet.pattern,
-            exc_info=exc,
-        )
 
 
 def _data(handler: MessageHandler, packet: IncomingRequest) -> Any:
@@ -123,100 +70,6 @@ def _data(handler: MessageHandler, packet: IncomingRequest) -> Any:
     if handler.wants_bytes and packet.raw is not None:
         return packet.raw
     return packet.data
-
-
-def _split(done: DoneFn | None, parts: int) -> DoneFn | None:
-    """A ``done`` for each of ``parts`` jobs of one message: ``done`` runs after the last."""
-    if done is None or parts == 1:
-        return done
-    left = [parts]
-    outcomes: set[Outcome] = set()
-
-    def part(outcome: Outcome) -> None:
-        left[0] -= 1
-        outcomes.add(outcome)
-        if left[0] == 0:
-            if Outcome.NOT_TAKEN in outcomes:
-                done(Outcome.NOT_TAKEN)
-            else:
-                done(Outcome.HANDLED if Outcome.HANDLED in outcomes else Outcome.SKIPPED)
-
-    return part
-
-
-def _answer(done: DoneFn | None, reply: ReplyFn) -> ReplyFn:
-    """``reply`` that reports ``done`` before sending the last packet of a request."""
-    if done is None:
-        return reply
-
-    def last(message: bytes) -> None:
-        _finish(done)
-        reply(message)
-
-    return last
-
-
-def _finish(done: DoneFn | None, outcome: Outcome = Outcome.HANDLED) -> None:
-    if done is not None:
-        try:
-            done(outcome)
-        except Exception:
-            logger.exception("A message's completion callback failed")
-
-
-class _Job:
-    """A handler call waiting for (or holding) a concurrency slot."""
-
-    __slots__ = ("done", "expires", "packet", "received", "run")
-
-    def __init__(
-        self,
-        run: Callable[[_Job], Coroutine[Any, Any, Outcome | None]],
-        packet: IncomingRequest,
-        done: DoneFn | None,
-        received: float,
-        expires: float | None,
-    ) -> None:
-        self.run = run
-        self.packet = packet
-        self.done = done
-        self.received = received  # the loop time the message arrived
-        self.expires = expires  # loop time after which nobody wants it (MQTT 5 expiry)
-
-    def settle(self, outcome: Outcome = Outcome.HANDLED) -> None:
-        """Report the outcome (once; later calls do nothing)."""
-        done, self.done = self.done, None
-        _finish(done, outcome)
-
-    def answer(self, reply: ReplyFn) -> ReplyFn:
-        """``reply`` for the last packet of a request: settles first, so that a transport's
-        acknowledgement leaves in the same write as the reply, ahead of it."""
-
-        def last(message: bytes) -> None:
-            self.settle()
-            reply(message)
-
-        return last
-
-
-class _Throttled:
-    """Logs a recurring warning at most once per ``interval`` seconds, with a count."""
-
-    def __init__(self, text: str, interval: float = 5.0) -> None:
-        self.text = text
-        self.interval = interval
-        self._count = 0
-        self._last = -interval
-
-    def report(self, detail: str) -> None:
-        self._count += 1
-        now = time.monotonic()
-        if now - self._last >= self.interval:
-            logger.warning(
-                "%s (%d since the last report; latest: %s)", self.text, self._count, detail
-            )
-            self._count = 0
-            self._last = now
 
 
 class Server(ABC):
@@ -260,15 +113,15 @@ class Server(ABC):
             )
             raise ValueError(msg)
         self._entries: dict[str, HandlerEntry] = {}
-        self._tasks: dict[asyncio.Task[Outcome | None], _Job] = {}
-        self._backlog: deque[_Job] = deque()
+        self._tasks: dict[asyncio.Task[Outcome | None], Job] = {}
+        self._backlog: deque[Job] = deque()
         self._max_concurrency = max_concurrency
         self.max_backlog = max_backlog
         self.handler_timeout = handler_timeout
         self.max_payload_bytes = max_payload_bytes
         self._accepting = True
-        self._shed_log = _Throttled("Service overloaded: shed messages over max_backlog")
-        self._expired_log = _Throttled("Dropped expired messages before running them")
+        self._shed_log = Throttled("Service overloaded: shed messages over max_backlog")
+        self._expired_log = Throttled("Dropped expired messages before running them")
         self.deserializer: Any = None
         """Decodes what arrives on enveloped patterns (``deserialize(payload, {"channel": ...})``
         returning an ``IncomingRequest`` or a ``{"pattern", "data", "id"}`` mapping); None:
@@ -326,11 +179,11 @@ class Server(ABC):
         """
         backlog, self._backlog = self._backlog, deque()
         for job in backlog:
-            _finish(job.done, Outcome.NOT_TAKEN)
+            finish(job.done, Outcome.NOT_TAKEN)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
         for job in self._backlog:  # queued meanwhile by handlers still finishing
-            _finish(job.done, Outcome.NOT_TAKEN)
+            finish(job.done, Outcome.NOT_TAKEN)
         self._backlog.clear()
         left = len(self._tasks)
         if left:
@@ -364,7 +217,7 @@ class Server(ABC):
         """
         if not self._accepting:
             logger.warning("Shutting down: a message on %r was not taken", channel)
-            _finish(done, Outcome.NOT_TAKEN)
+            finish(done, Outcome.NOT_TAKEN)
             return
         limit = self.max_payload_bytes
         if limit is not None and len(payload) > limit:
@@ -375,7 +228,7 @@ class Server(ABC):
                 len(payload),
                 limit,
             )
-            _finish(done, Outcome.SKIPPED)
+            finish(done, Outcome.SKIPPED)
             return
         handed_off = False
         try:
@@ -389,22 +242,22 @@ class Server(ABC):
                     packet = self._decode(payload, channel, first, request_id)
             except RecursionError:
                 logger.warning("Dropped a message on %r: its JSON is nested too deeply", channel)
-                _finish(done, Outcome.SKIPPED)
+                finish(done, Outcome.SKIPPED)
                 return
             except InvalidUtf8Error as exc:
                 self._invalid_utf8(channel, exc, reply)
-                _finish(done, Outcome.SKIPPED)
+                finish(done, Outcome.SKIPPED)
                 return
             except Exception as exc:
                 self._undecodable(channel, exc, reply, request_id)
-                _finish(done, Outcome.SKIPPED)
+                finish(done, Outcome.SKIPPED)
                 return
             handed_off = True
             if packet.id is None:
                 self._handle_event(route, entry, packet, context, done, expires_in)
             elif entry is None:
                 reply(encode_no_handler(packet.id))
-                _finish(done, Outcome.SKIPPED)
+                finish(done, Outcome.SKIPPED)
             elif isinstance(entry, list):
                 self._spawn(
                     lambda job: self._run_event_request(entry, packet, context, reply, job),
@@ -426,7 +279,7 @@ class Server(ABC):
         except Exception:
             logger.exception("Dropped a message on %r that could not be handled", channel)
             if not handed_off:
-                _finish(done, Outcome.SKIPPED)
+                finish(done, Outcome.SKIPPED)
 
     def _decode(
         self,
@@ -488,7 +341,7 @@ class Server(ABC):
         try:
             result = handler.call_inline(_data(handler, packet), ctx)
             if inspect.isgenerator(result):
-                self._send_sync_stream(result, packet, reply, handler, _answer(done, reply))
+                send_sync_stream(result, packet, reply, handler, answer(done, reply))
                 return
             if inspect.isawaitable(result):
                 # The handler has run already: this job is never shed.
@@ -505,9 +358,9 @@ class Server(ABC):
                 return
             message = encode_response(packet.id, response=result, is_disposed=True)
         except Exception as exc:
-            err = _handler_error(exc, handler, packet)
+            err = handler_error(exc, handler, packet)
             message = encode_response(packet.id, err=err, is_disposed=True)
-        _finish(done)  # the handler has returned: acknowledged in the reply's write, ahead
+        finish(done)  # the handler has returned: acknowledged in the reply's write, ahead
         reply(message)
 
     def _timeout_of(self, handler: MessageHandler) -> float | None:
@@ -519,7 +372,7 @@ class Server(ABC):
         packet: IncomingRequest,
         ctx: BaseRpcContext,
         reply: ReplyFn,
-        job: _Job,
+        job: Job,
     ) -> Outcome | None:
         timeout = self._timeout_of(handler)
         deadline = None if timeout is None else job.received + timeout
@@ -534,7 +387,7 @@ class Server(ABC):
                 try:
                     result = await handler.invoke(_data(handler, packet), ctx, packet.pattern)
                 except Exception as exc:
-                    err = _handler_error(exc, handler, packet)
+                    err = handler_error(exc, handler, packet)
                     last(encode_response(packet.id, err=err, is_disposed=True))
                     return None
                 await self._send_result(result, packet, reply, handler, last)
@@ -574,52 +427,14 @@ class Server(ABC):
             if inspect.isawaitable(result):
                 result = await result
             if isinstance(result, AsyncIterator):
-                await self._send_async_stream(result, request_id, reply, last)
+                await send_async_stream(result, request_id, reply, last)
             elif inspect.isgenerator(result):
-                self._send_sync_stream(result, packet, reply, handler, last)
+                send_sync_stream(result, packet, reply, handler, last)
             else:
                 last(encode_response(request_id, response=result, is_disposed=True))
         except Exception as exc:
-            err = _handler_error(exc, handler, packet)
+            err = handler_error(exc, handler, packet)
             last(encode_response(request_id, err=err, is_disposed=True))
-
-    @staticmethod
-    async def _send_async_stream(
-        stream: AsyncIterator[Any], request_id: Any, reply: ReplyFn, last: ReplyFn
-    ) -> None:
-        # Each value goes out as it is produced; completion is a separate packet, exactly as
-        # Nest sends an asynchronous observable.
-        async for value in stream:
-            reply(encode_response(request_id, response=value))
-        last(encode_response(request_id, is_disposed=True))
-
-    @staticmethod
-    def _send_sync_stream(
-        stream: Iterator[Any],
-        packet: IncomingRequest,
-        reply: ReplyFn,
-        handler: MessageHandler,
-        last: ReplyFn,
-    ) -> None:
-        # A generator is Nest's synchronous ``from([...])``: isDisposed rides on the last value.
-        # Each value is held back until the next one exists; if the generator raises, the held
-        # value still goes out, then the error (Nest: {"response":1,"id"}, {"err":...}).
-        request_id = packet.id
-        sentinel = object()
-        previous = next(stream, sentinel)  # an error here is the caller's to send
-        if previous is sentinel:
-            last(encode_response(request_id, is_disposed=True))
-            return
-        try:
-            for value in stream:
-                reply(encode_response(request_id, response=previous))
-                previous = value
-        except Exception as exc:
-            reply(encode_response(request_id, response=previous))
-            err = _handler_error(exc, handler, packet)
-            last(encode_response(request_id, err=err, is_disposed=True))
-            return
-        last(encode_response(request_id, response=previous, is_disposed=True))
 
     def _handle_event(
         self,
@@ -632,19 +447,19 @@ class Server(ABC):
     ) -> None:
         if entry is None:
             logger.error(no_event_handler_message(route))
-            _finish(done, Outcome.SKIPPED)
+            finish(done, Outcome.SKIPPED)
             return
         handlers = entry if isinstance(entry, list) else [entry]
         spawned = [h for h in handlers if not h.is_inline]
-        part = _split(done, len(spawned))
+        part = split_done(done, len(spawned))
         for handler in handlers:
             if handler.is_inline:
                 try:
                     handler.call_inline(_data(handler, packet), ctx)
                 except Exception as exc:
-                    _event_failed(handler, packet, exc)
+                    event_failed(handler, packet, exc)
         if not spawned:
-            _finish(done)
+            finish(done)
             return
         for handler in spawned:
             self._spawn(
@@ -660,7 +475,7 @@ class Server(ABC):
         handler: MessageHandler,
         packet: IncomingRequest,
         ctx: Any,
-        job: _Job,
+        job: Job,
         *,
         settle: bool = True,
     ) -> Outcome | None:
@@ -687,7 +502,7 @@ class Server(ABC):
         except TimeoutError:
             logger.warning("Event handler %s timed out after %g s", handler.method_name, timeout)
         except Exception as exc:
-            _event_failed(handler, packet, exc)
+            event_failed(handler, packet, exc)
         if settle:  # now, not in a later loop iteration: the acknowledgement leaves sooner
             job.settle()
         return None
@@ -698,7 +513,7 @@ class Server(ABC):
         packet: IncomingRequest,
         ctx: Any,
         reply: ReplyFn,
-        job: _Job,
+        job: Job,
     ) -> None:
         # A request that reaches event handlers completes with no value, as in Nest.
         await asyncio.gather(
@@ -710,7 +525,7 @@ class Server(ABC):
 
     def _spawn(
         self,
-        run: Callable[[_Job], Coroutine[Any, Any, Outcome | None]],
+        run: Callable[[Job], Coroutine[Any, Any, Outcome | None]],
         packet: IncomingRequest,
         done: DoneFn | None,
         expires_in: float | None,
@@ -722,13 +537,13 @@ class Server(ABC):
         a request (``reply`` given) gets the overload error, an event a logged drop."""
         now = asyncio.get_running_loop().time()
         expires = None if expires_in is None else now + expires_in
-        job = _Job(run, packet, done, now, expires)
+        job = Job(run, packet, done, now, expires)
         limit = self._max_concurrency
         if limit is not None and len(self._tasks) >= limit:
             backlog = self.max_backlog
             if backlog is not None and len(self._backlog) >= backlog and sheddable:
                 self._shed(packet, reply)
-                _finish(done, Outcome.SKIPPED)
+                finish(done, Outcome.SKIPPED)
                 return
             self._backlog.append(job)
             return
@@ -742,7 +557,7 @@ class Server(ABC):
         error = error_payload(RpcException(overloaded_message(len(self._backlog))))
         reply(encode_response(packet.id, err=error, is_disposed=True))
 
-    def _start(self, job: _Job) -> None:
+    def _start(self, job: Job) -> None:
         task = asyncio.get_running_loop().create_task(job.run(job))
         self._tasks[task] = job
         task.add_done_callback(self._job_done)
@@ -765,6 +580,6 @@ class Server(ABC):
             if job.expires is not None and asyncio.get_running_loop().time() >= job.expires:
                 packet = job.packet
                 self._expired_log.report(f"pattern {packet.pattern!r}, request id {packet.id!r}")
-                _finish(job.done, Outcome.SKIPPED)
+                finish(job.done, Outcome.SKIPPED)
                 continue
             self._start(job)
