@@ -8,10 +8,9 @@ Explicit arguments win over the environment.
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Annotated, Any, Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -24,6 +23,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nestpy_mqtt._url import SCHEMES, RejectedUrl, redact_url, split_credentials
 from nestpy_mqtt.ack import AckPolicy
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "redact_url",
 ]
 
-SCHEMES = {"mqtt": 1883, "tcp": 1883, "mqtts": 8883, "ssl": 8883, "ws": 80, "wss": 443}
 TLS_SCHEMES = frozenset({"mqtts", "ssl", "wss"})
 QoS = Annotated[int, Field(ge=0, le=2)]
 
@@ -43,77 +42,6 @@ QoS = Annotated[int, Field(ge=0, le=2)]
 def new_client_id() -> str:
     """Return a random client id, ``nestpy_`` followed by 8 hex digits (like ``mqttjs_...``)."""
     return "nestpy_" + secrets.token_hex(4)
-
-
-def redact_url(url: str) -> str:
-    """``url`` with any user-info replaced by ``***`` (``mqtt://***@host:1883``), for messages.
-
-    Everything up to the last ``@`` goes, so nothing of a password that holds an unencoded
-    ``/``, ``?``, ``#`` or ``@`` is left either.
-    """
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "", url
-    if "@" not in rest:
-        return url
-    return f"{scheme}{sep}***@{rest.rpartition('@')[2]}"
-
-
-_AUTHORITY_END = re.compile(r"[/?#]")
-_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_ENCODE_HINT = (
-    "a user name or password in a URL must percent-encode '/', '?', '#', '@', '[', ']' and "
-    "'%', or what follows is read as the host, port or path. Encode each with "
-    "urllib.parse.quote(password, safe='') (e.g. f\"mqtt://{quote(user, safe='')}:"
-    "{quote(password, safe='')}@host:1883\"), or pass username= and password= "
-    "(NESTPY_MQTT_USERNAME, NESTPY_MQTT_PASSWORD) instead; an '@' that belongs to the path "
-    "is written %40"
-)
-
-
-class _RejectedUrl(str):
-    """A URL refused before field validation: its redacted text, with the reason why.
-
-    Taking the place of the input, it keeps the secret out of ``ValidationError.errors()``.
-    """
-
-    __slots__ = ("reason",)
-    reason: str
-
-    def __new__(cls, url: str, reason: str) -> _RejectedUrl:
-        rejected = super().__new__(cls, redact_url(url))
-        rejected.reason = reason
-        return rejected
-
-
-def _split_credentials(url: str) -> tuple[str, str | None, str | None]:
-    """``(url without user-info, user name, password)``, percent-decoded.
-
-    Raises ``ValueError`` (with a redacted message) for a URL whose user-info is ambiguous: an
-    ``@`` after the host (``mqtt://alice:1234/Sl4sh@host`` is not host ``alice``, port 1234),
-    or an unencoded ``@``, ``[``, ``]`` or stray ``%`` in the user-info.
-    """
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        if "@" in url:
-            msg = (
-                f"invalid MQTT URL {redact_url(url)!r}: no scheme (use one of "
-                f"{', '.join(SCHEMES)}, e.g. mqtt://user:password@localhost:1883); {_ENCODE_HINT}"
-            )
-            raise ValueError(msg)
-        return url, None, None
-    end = _AUTHORITY_END.search(rest)
-    authority, tail = (rest[: end.start()], rest[end.start() :]) if end else (rest, "")
-    ambiguous = f"ambiguous MQTT URL {redact_url(url)!r}: {_ENCODE_HINT}"
-    if "@" in tail:
-        raise ValueError(ambiguous)
-    if "@" not in authority:
-        return url, None, None
-    userinfo, _, host = authority.rpartition("@")
-    if any(c in userinfo for c in "@[]") or _BAD_PERCENT.search(userinfo):
-        raise ValueError(ambiguous)
-    user, colon, password = userinfo.partition(":")
-    return f"{scheme}://{host}{tail}", unquote(user) or None, unquote(password) if colon else None
 
 
 def _secret(value: Any) -> Any:
@@ -289,9 +217,9 @@ class MqttOptions(BaseSettings):
         url = data.get("url")
         if isinstance(url, str):
             try:
-                data["url"], user, password = _split_credentials(url)
+                data["url"], user, password = split_credentials(url)
             except ValueError as exc:
-                data["url"] = _RejectedUrl(url, str(exc))
+                data["url"] = RejectedUrl(url, str(exc))
             else:
                 if user is not None and data.get("username") is None:
                     data["username"] = user
@@ -310,7 +238,7 @@ class MqttOptions(BaseSettings):
     @field_validator("url", mode="before")
     @classmethod
     def _check_url(cls, value: Any) -> Any:
-        if isinstance(value, _RejectedUrl):
+        if isinstance(value, RejectedUrl):
             raise ValueError(value.reason)
         if not isinstance(value, str):
             return value  # pydantic's own type error
