@@ -2,7 +2,7 @@
 ``@nestjs/microservices``)."""
 
 from nestpy.common.tokens import REQUEST as CONTEXT
-from nestpy.microservices.client_proxy import ClientProxy, ResponseStream
+from nestpy.microservices.client_proxy import ClientProxy
 from nestpy.microservices.clients_module import (
     AsyncClientOptions,
     ClientOptions,
@@ -47,6 +47,7 @@ from nestpy.microservices.pipes import (
     PipeTransform,
     ValidationPipe,
 )
+from nestpy.microservices.requests import ResponseStream
 from nestpy.microservices.server import Server
 from nestpy.microservices.transports import Transport
 

@@ -16,14 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import secrets
-import warnings
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from nestpy.microservices.codec import (
-    MISSING,
     IncomingResponse,
     decode_response,
     encode_event,
@@ -33,96 +30,12 @@ from nestpy.microservices.codec import (
 from nestpy.microservices.exceptions import (
     InvalidMessageError,
     RequestTimeoutError,
-    RpcException,
 )
 from nestpy.microservices.patterns import transform_pattern_to_route
+from nestpy.microservices.requests import END, PendingRequest, ResponseStream, new_request_id
 from nestpy.microservices.serializers import payload_bytes
 
 logger = logging.getLogger("nestpy.microservices.client")
-
-_END = object()
-
-
-def _new_id() -> str:
-    # 21 lowercase hex characters, the shape of Nest 12's ids, all 84 bits from the OS's
-    # CSPRNG: a party that sees other ids cannot predict the next one.
-    return secrets.token_hex(11)[1:]
-
-
-class _Pending:
-    """One request waiting for its replies: a future (await) or a queue (async for)."""
-
-    __slots__ = ("future", "last", "queue", "route", "sent")
-
-    def __init__(
-        self,
-        route: str,
-        future: asyncio.Future[Any] | None,
-        queue: asyncio.Queue[Any] | None = None,
-    ) -> None:
-        self.route = route
-        self.future = future
-        self.queue = queue
-        self.last: Any = None
-        self.sent = False
-        """Whether the request was handed to the transport (a lost link then fails it)."""
-
-    def deliver(self, reply: IncomingResponse) -> None:
-        if reply.err is not MISSING:
-            self.fail(RpcException(reply.err))
-            return
-        if self.queue is not None:
-            if reply.response is not MISSING:
-                self.queue.put_nowait(reply.response)
-            if reply.is_disposed:
-                self.queue.put_nowait(_END)
-            return
-        if reply.response is not MISSING:
-            self.last = reply.response
-        if reply.is_disposed and self.future is not None and not self.future.done():
-            self.future.set_result(self.last)
-
-    def fail(self, exc: BaseException) -> None:
-        if self.queue is not None:
-            self.queue.put_nowait(exc)
-        elif self.future is not None and not self.future.done():
-            self.future.set_exception(exc)
-
-
-class ResponseStream:
-    """The reply to ``send``: awaitable (last value) and async-iterable (every value).
-
-    Dropped without being awaited or iterated, it sent nothing: a ``RuntimeWarning`` says so,
-    as Python does for a coroutine never awaited.
-    """
-
-    __slots__ = ("_client", "_data", "_pattern", "_timeout", "_used")
-
-    def __init__(self, client: ClientProxy, pattern: Any, data: Any, timeout: float | None):
-        self._used = False
-        self._client = client
-        self._pattern = pattern
-        self._data = data
-        self._timeout = timeout
-
-    def __await__(self) -> Generator[Any, None, Any]:
-        self._used = True
-        return self._client._request_last(self._pattern, self._data, self._timeout).__await__()
-
-    def __aiter__(self) -> AsyncIterator[Any]:
-        self._used = True
-        return self._client._request_stream(self._pattern, self._data, self._timeout)
-
-    def __del__(self) -> None:
-        if not self._used:
-            warnings.warn(
-                f"client.send({self._pattern!r}, ...) was never awaited or iterated, so nothing "
-                "was sent: write 'await client.send(...)' or 'async for value in "
-                "client.send(...)'",
-                RuntimeWarning,
-                stacklevel=1,  # no caller frame to blame: the stream was garbage-collected
-                source=self,  # with tracemalloc on, the warning shows where it was created
-            )
 
 
 class ClientProxy(ABC):
@@ -137,7 +50,7 @@ class ClientProxy(ABC):
     """
 
     def __init__(self, *, request_timeout: float | None = None) -> None:
-        self._pending: dict[str, _Pending] = {}
+        self._pending: dict[str, PendingRequest] = {}
         self._request_timeout = request_timeout
         self.serializer: Any = None
         """Writes outgoing packets (``serialize({"pattern", "data"[, "id"]}, options)``);
@@ -321,9 +234,9 @@ class ClientProxy(ABC):
         self, pattern: Any, data: Any, timeout: float | None
     ) -> tuple[str, str, bytes, Any]:
         data, options = self._unpack_record(data)
-        request_id = _new_id()
+        request_id = new_request_id()
         while request_id in self._pending:  # 84 random bits: never, but a clash would misroute
-            request_id = _new_id()
+            request_id = new_request_id()
         route = transform_pattern_to_route(pattern)
         if self.serializer is None:
             payload = encode_request(pattern, data, request_id)
@@ -331,11 +244,13 @@ class ClientProxy(ABC):
             payload = self._serialize({"pattern": pattern, "data": data, "id": request_id}, route)
         return request_id, route, payload, self._request_options(options, timeout, request_id)
 
-    def _timeout_error(self, pattern: Any, timeout: float, pending: _Pending) -> Exception:
+    def _timeout_error(self, pattern: Any, timeout: float, pending: PendingRequest) -> Exception:
         reason = None if pending.sent else self._unsent_reason()
         return RequestTimeoutError(pattern, timeout, unsent_reason=reason)
 
-    async def _send(self, pending: _Pending, route: str, payload: bytes, options: Any) -> None:
+    async def _send(
+        self, pending: PendingRequest, route: str, payload: bytes, options: Any
+    ) -> None:
         await self._publish_request(route, payload, options)
         pending.sent = True
 
@@ -343,7 +258,7 @@ class ClientProxy(ABC):
         request_id, route, payload, options = self._prepare(pattern, data, timeout)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._pending[request_id] = pending = _Pending(route, future)
+        self._pending[request_id] = pending = PendingRequest(route, future)
         limit = None if timeout == math.inf else timeout
         try:
             if self._publish_now(route, payload, options):
@@ -374,7 +289,7 @@ class ClientProxy(ABC):
         finally:
             self._pending.pop(request_id, None)
 
-    def _expire(self, pending: _Pending, pattern: Any, timeout: float) -> None:
+    def _expire(self, pending: PendingRequest, pattern: Any, timeout: float) -> None:
         future = pending.future
         if future is not None and not future.done():
             future.set_exception(self._timeout_error(pattern, timeout, pending))
@@ -384,7 +299,7 @@ class ClientProxy(ABC):
     ) -> AsyncIterator[Any]:
         request_id, route, payload, options = self._prepare(pattern, data, timeout)
         queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._pending[request_id] = pending = _Pending(route, None, queue)
+        self._pending[request_id] = pending = PendingRequest(route, None, queue)
         if timeout == math.inf:
             timeout = None
         try:
@@ -401,7 +316,7 @@ class ClientProxy(ABC):
                     item = await asyncio.wait_for(queue.get(), timeout)
                 except TimeoutError:
                     raise self._timeout_error(pattern, timeout or 0, pending) from None
-                if item is _END:
+                if item is END:
                     return
                 if isinstance(item, BaseException):
                     raise item
