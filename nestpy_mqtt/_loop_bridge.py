@@ -13,13 +13,14 @@ write); the loop watches the socket with ``add_reader``/``add_writer`` and calls
 * while paho connects in a worker thread (the TCP/TLS handshake blocks), socket callbacks are
   recorded and replayed on the loop thread afterwards, so the loop is never touched from
   another thread;
-* on plain TCP, paho's socket is wrapped in a ``BufferedSocket``: paho reads each packet with
-  three ``recv`` calls and writes each packet with its own ``send``; behind the wrapper, reads
-  come from one 64 KiB ``recv`` and every packet queued during a loop turn goes out in one
-  ``sendmsg``. QoS 0 PUBLISH packets are split from the buffer by ``_codec`` and written by
-  it, without paho. This needs paho's private members (``_paho_compat``, checked when the
-  connection is built); without them, or with TLS and WebSockets, paho's own socket is used
-  unchanged.
+* on TCP, plain or TLS, paho's socket is wrapped in a ``BufferedSocket``: paho reads each
+  packet with three ``recv`` calls and writes each packet with its own ``send``; behind the
+  wrapper, reads come from one 64 KiB ``recv`` (TLS: one record) and every packet queued
+  during a loop turn goes out in one ``sendmsg`` (TLS: 64 KiB chunks). QoS 0 PUBLISH packets
+  are split from the buffer by ``_codec`` and written by it, without paho. TLS is paho's own
+  ``SSLSocket``, wrapped after paho's handshake and certificate checks. This needs paho's
+  private members (``_paho_compat``, checked when the connection is built); without them, or
+  with WebSockets, paho's own socket is used unchanged.
 
 The module does not import paho: it works on anything with paho's four methods.
 """
@@ -30,6 +31,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 import sys
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -47,6 +49,7 @@ logger = logging.getLogger("nestpy.mqtt.connection")
 _MISC_INTERVAL = 1.0
 _MAX_READS_PER_WAKEUP = 64
 _MAX_BUFFERED_PACKETS = 1024  # packets handled from the read buffer per wake-up, at most
+_BUFFERABLE = (socket.socket, ssl.SSLSocket)
 
 
 class PahoLike(Protocol):
@@ -198,8 +201,9 @@ class LoopBridge:
         self._misc = self.loop.call_later(_MISC_INTERVAL, self._on_misc)
 
     def _wrap(self, sock: Any) -> BufferedSocket | None:
-        # Only a plain TCP socket, the one paho holds: never TLS or WebSocket.
-        if self.internals is None or type(sock) is not socket.socket:
+        # Only a TCP socket, plain or TLS (handshake done), the one paho holds; never a
+        # WebSocket (paho's wrapper frames the bytes).
+        if self.internals is None or type(sock) not in _BUFFERABLE:
             return None
         io = BufferedSocket(sock)
         return io if self.internals.swap_socket(sock, io) else None
@@ -293,7 +297,8 @@ class LoopBridge:
         try:
             if self._io is not None:
                 self._read_buffered(self._io)
-                more = self._io is not None and self._io.has_input
+                after = self._io
+                more = after is not None and (after.has_input or after.tls_pending)
             else:
                 for _ in range(_MAX_READS_PER_WAKEUP):
                     before = self.messages

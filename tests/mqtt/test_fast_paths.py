@@ -323,3 +323,49 @@ async def test_a_topic_alias_is_published_by_paho_and_still_arrives(
     pub.publish("fast/alias", b"set", properties=alias)  # paho: the alias is set up
     await eventually(lambda: len(got) == 1, 10)
     assert [(m.topic, m.payload) for m in got] == [("fast/alias", b"set")]
+
+
+@pytest.fixture
+def tls_url(broker_factory: Callable[..., MosquittoBroker], tmp_path: Any) -> tuple[str, str]:
+    from nestpy_mqtt.testing import free_port, tls
+
+    try:
+        certs = tls.make_certificates(tmp_path)
+    except tls.OpenSSLNotFoundError:
+        pytest.skip("openssl not found")
+    port = free_port()
+    broker_factory(extra_config=tls.tls_listener(port, certs)).start()
+    return f"mqtts://127.0.0.1:{port}", str(certs / "ca.crt")
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "paho-path"])
+async def test_tls_takes_the_buffered_path_and_messages_arrive_whole_and_in_order(
+    tls_url: tuple[str, str],
+    connections: Callable[..., MqttConnection],
+    mqtt_version: int,
+    fast_path: bool,
+) -> None:
+    import ssl
+
+    from nestpy_mqtt._buffered_socket import BufferedSocket
+
+    url, ca = tls_url
+    got: list[bytes] = []
+    tls = {"ca_certs": ca}
+    sub = connections(
+        url, lambda m: got.append(m.payload), mqtt_version, tls=tls, fast_path=fast_path
+    )
+    pub = connections(url, version=mqtt_version, tls=tls, fast_path=fast_path)
+    await sub.connect()
+    await pub.connect()
+    await sub.subscribe("tls/order", qos=0)
+    big = bytes(range(256)) * 1200  # 300 KiB: many TLS records, partial sends
+    sent = [big, *(f"m{i}".encode() for i in range(3000)), big[::-1]]
+    for payload in sent:
+        pub.publish("tls/order", payload)
+    await eventually(lambda: len(got) >= len(sent), 20)
+    assert got == sent
+    for conn in (sub, pub):
+        sock = conn.unwrap().socket()
+        assert isinstance(sock, BufferedSocket) is fast_path
+        assert isinstance(sock.sock if fast_path else sock, ssl.SSLSocket)  # type: ignore[union-attr]
