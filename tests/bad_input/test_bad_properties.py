@@ -2,8 +2,8 @@
 
 Mosquitto never forwards these, but a lenient broker or a man in the middle can. The fast path
 parses QoS 0 PUBLISH packets with properties itself; for these it must step aside and let paho
-decide, so both paths behave alike: paho drops the connection on a protocol error and maps a
-topic alias; the fast path never delivers what paho would refuse.
+decide, so both paths behave alike: paho 2.2 drops the connection on a protocol error (2.1
+does not), and paho delivers a topic alias; the fast path never delivers what paho refuses.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ async def _deliveries(properties: Any, fast_path: bool) -> tuple[list[tuple[str,
     try:
         await conn.connect()
         await conn.subscribe("#", qos=1)
-        for _ in range(200):  # until all arrived or the link dropped (10 s at most)
+        for _ in range(60):  # until all arrived or the link dropped (3 s at most)
             if len(got) == len(GOOD) + 1 or dropped.is_set():
                 break
             await asyncio.sleep(0.05)
@@ -71,5 +71,4 @@ async def test_properties_paho_refuses_are_left_to_paho(name: str) -> None:
         assert got[0] == ("bad/x", "[TopicAlias : 1]")
         assert [topic for topic, _ in got[1:]] == ["good/0", "good/1", "good/2"]
     else:
-        assert dropped
         assert all(topic != "bad/x" for topic, _ in got)
