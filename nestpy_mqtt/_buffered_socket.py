@@ -158,6 +158,9 @@ class BufferedSocket:
         budget = _MAX_FLUSH_BYTES
         while out:
             head = out[0]
+            if not head:  # TLS sends nothing for an empty chunk: it would never leave
+                out.popleft()
+                continue
             if len(out) > 1 and len(head) < _JOIN_BYTES:
                 size, count = len(head), 1
                 for chunk in islice(out, 1, None):
