@@ -60,6 +60,12 @@ def parse_args(
     parser.add_argument("--c", type=int, default=64, help="requests in flight / emit batch")
     parser.add_argument("--protocol", type=int, choices=(4, 5), default=4, help="MQTT version")
     parser.add_argument(
+        "--tls",
+        metavar="CA_FILE",
+        default=None,
+        help="connect over TLS to --port, verifying the broker's certificate with this CA",
+    )
+    parser.add_argument(
         "--qos", type=int, choices=(0, 1), default=0, help="QoS of requests and events"
     )
     parser.add_argument("--workers", type=int, default=1, help="service processes (shared group)")
@@ -145,6 +151,7 @@ def service_argv(
         args.host,
         "--protocol",
         str(args.protocol),
+        *(["--tls", args.tls] if getattr(args, "tls", None) else []),
         "--qos",
         str(getattr(args, "qos", 0)),
         "--workers",

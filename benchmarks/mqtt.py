@@ -35,10 +35,13 @@ IMPL = "nestpy"
 
 
 def options(args: argparse.Namespace, *, service: bool) -> MqttOptions:
-    """Broker URL, protocol and (for several service workers) the shared group."""
+    """Broker URL (TLS with ``--tls``), protocol and (for several service workers) the shared
+    group."""
     group = common.SHARED_GROUP if service and args.workers > 1 else None
+    scheme = "mqtts" if args.tls else "mqtt"
     return MqttOptions(
-        url=f"mqtt://{args.host}:{args.port}",
+        url=f"{scheme}://{args.host}:{args.port}",
+        tls={"ca_certs": args.tls} if args.tls else None,
         protocol_version=args.protocol,
         shared_group=group,
         subscribe_options={"qos": args.qos if service else 0},

@@ -15,6 +15,8 @@ speak Nest's wire format with the standard library's C JSON codec. What makes it
   so a burst costs one ``epoll_wait``;
 * one reply subscription, ``c`` requests in flight, closed loop.
 
+With ``--tls CA_FILE`` both connect with paho's own TLS (``tls_set(ca_certs=...)``).
+
 ``--loop forever`` runs the service on paho's own ``loop_forever()`` instead, for comparison.
 """
 
@@ -108,6 +110,8 @@ class Driver:
         self.acks = 0
         self.client.on_connect = self._on_ack
         self.client.on_subscribe = self._on_ack
+        if args.tls:  # paho's own TLS: its SSLSocket, certificate and host name checked
+            self.client.tls_set(ca_certs=args.tls)
         self.client.connect(args.host, args.port, keepalive=60)
         self.io: BufferedSocket | None = None
         if args.io == "buffered":
@@ -141,6 +145,8 @@ class Driver:
         next_misc = time.monotonic() + 1.0
         writing = False
         io = self.io
+        # TLS: bytes decrypted already wait in the SSL object, with no socket event for them
+        pending = getattr(sock, "pending", None)
         while not done():
             if want_write():
                 write()
@@ -149,13 +155,15 @@ class Driver:
             if (want_write() or (io is not None and io.has_output)) != writing:
                 writing = not writing
                 epoll.modify(fd, select.EPOLLIN | (select.EPOLLOUT if writing else 0))
-            buffered = io is not None and io.has_input
+            buffered = (io is not None and io.has_input) or bool(pending and pending())
             events = poll(0 if buffered else 1.0)
             if buffered or (events and events[0][1] & select.EPOLLIN):
                 for _ in range(64):
                     before = self.delivered
                     read()
-                    if self.delivered == before and not (io is not None and io.has_input):
+                    if self.delivered == before and not (
+                        (io is not None and io.has_input) or (pending and pending())
+                    ):
                         break
             now = time.monotonic()
             if now >= next_misc:

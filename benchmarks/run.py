@@ -11,7 +11,9 @@ runs ``benchmarks.mqtt`` and ``benchmarks.raw_paho`` as subprocesses for each ro
 them, ``--repeat`` times, and keeps each one's best run (the machine may be shared). Rows:
 rpc with 1 and with 64 requests in flight, and events (QoS 0); then QoS 1 rpc (64 in flight)
 and events once per nestpy ``--ack-policies`` value, against raw paho at QoS 1 (run once per
-row kind and attempt; paho acknowledges after ``on_message`` returns).
+row kind and attempt; paho acknowledges after ``on_message`` returns). ``--tls`` adds the
+first three rows over TLS: the broker gets a second, TLS listener with a CA made for the run
+(``nestpy_mqtt.testing.tls``), and both drivers verify its certificate.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from benchmarks._common import ROOT
-from nestpy_mqtt.testing import MosquittoBroker
+from nestpy_mqtt.testing import MosquittoBroker, free_port, tls
 
 IMPLS = {"nestpy": "benchmarks.mqtt", "raw-paho": "benchmarks.raw_paho"}
 PAHO_PATH = "nestpy-paho-path"
@@ -56,6 +59,13 @@ def rows(args: argparse.Namespace) -> list[Row]:
         ("rpc, 64 in flight", "rpc", 64, args.n_rpc64, [], []),
         ("events (QoS 0)", "events", 64, args.n_events, [], []),
     ]
+    if args.tls is not None:  # paho's own TLS for raw paho; the buffered path for nestpy
+        tls = ["--tls", str(args.tls)]
+        table += [
+            ("rpc, 1 in flight, TLS", "rpc", 1, args.n_rpc1, tls, []),
+            ("rpc, 64 in flight, TLS", "rpc", 64, args.n_rpc64, tls, []),
+            ("events (QoS 0), TLS", "events", 64, args.n_events, tls, []),
+        ]
     if args.n_qos1 > 0:
         policies = [p for p in args.ack_policies.split(",") if p]
         for mode, what in (("rpc", "rpc QoS 1, 64 in flight"), ("events", "events QoS 1")):
@@ -183,6 +193,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--nestjs", action="store_true", help="add NestJS service + client (needs Node.js)"
     )
     parser.add_argument(
+        "--tls",
+        action="store_const",
+        const=Path("ca.crt"),
+        default=None,
+        help="add TLS rows: the private broker gets a TLS listener with a CA made for the run",
+    )
+    parser.add_argument(
         "--paho-path",
         action="store_true",
         help="add nestpy with --fast-path off (paho's own socket and reader)",
@@ -194,8 +211,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Start the broker, run every row, print the table."""
     args = parse_args(argv)
     broker = None
+    certs = tempfile.TemporaryDirectory(prefix="nestpy-bench-tls-")
+    tls_port = None
+    if args.tls is not None:
+        if args.port is not None:
+            raise SystemExit("--tls needs the private broker: leave out --port")
+        args.tls = tls.make_certificates(Path(certs.name)) / "ca.crt"
+        tls_port = free_port()
     if args.port is None:
-        broker = MosquittoBroker(max_queued_messages=1_000_000).start()
+        listener = tls.tls_listener(tls_port, Path(certs.name)) if tls_port else []
+        broker = MosquittoBroker(max_queued_messages=1_000_000, extra_config=listener).start()
         process = getattr(broker, "_process", None)  # its CPU time goes in the results
         port, broker_pid = broker.port, (process.pid if process is not None else None)
     else:
@@ -205,7 +230,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     best: dict[tuple[str, str], dict[str, Any]] = {}
     leanest: dict[tuple[str, str], dict[str, Any]] = {}
     try:
-        print(f"broker 127.0.0.1:{port}; MQTT {'5' if args.protocol == 5 else '3.1.1'}")
+        where = f"127.0.0.1:{port}" + (f", TLS on {tls_port}" if tls_port else "")
+        print(f"broker {where}; MQTT {'5' if args.protocol == 5 else '3.1.1'}")
         for attempt in range(args.repeat):
             shared: dict[tuple[str, ...], dict[str, Any]] = {}  # raw paho's QoS 1 runs
             for label, mode, c, n, common, ours in rows(args):
@@ -226,7 +252,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     if reuse and key in shared:
                         result = shared[key]
                     else:
-                        result = run_one(module, port, broker_pid, mode, c, n, extra)
+                        to = tls_port if tls_port and "--tls" in common else port
+                        result = run_one(module, to, broker_pid, mode, c, n, extra)
                         shared[key] = result
                         row = label.rsplit(", ", 1)[0] if reuse else label  # without the policy
                         every.append({"row": row, "attempt": attempt, **result, "impl": impl})
@@ -242,6 +269,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     finally:
         if broker is not None:
             broker.close()
+        certs.cleanup()
     print()
     print(table(best, leanest, args))
     print(f"\nbest of {args.repeat}; total {time.monotonic() - started:.0f} s")

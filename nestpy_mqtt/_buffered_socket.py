@@ -1,10 +1,11 @@
-"""A plain TCP socket as paho sees it, with a read buffer and a bounded-cost write queue
+"""A TCP or TLS socket as paho sees it, with a read buffer and a bounded-cost write queue
 (used by ``_loop_bridge``; paho-free)."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 from collections import deque
 from itertools import islice
 from typing import Any
@@ -17,10 +18,15 @@ _MAX_FLUSH_BYTES = 4 << 20  # per flush: a fast peer never keeps the loop busy f
 _JOIN_BYTES = 64 << 10  # below this, join and send (one copy); above, sendmsg (no copy)
 
 Chunk = bytes | bytearray | memoryview
+_WOULD_BLOCK = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 
 class BufferedSocket:
-    """A plain TCP socket as paho sees it, with a read-ahead buffer and a write queue.
+    """A TCP socket as paho sees it, with a read-ahead buffer and a write queue.
+
+    The socket may be paho's ``ssl.SSLSocket``, after its handshake (certificate and host
+    name checked by paho as always): reads then return decrypted bytes, at most one TLS record
+    each, and the queue is written in chunks of up to 64 KiB (no ``sendmsg`` on TLS).
 
     ``recv`` is served from 64 KiB reads; ``send`` only queues, and ``flush`` writes the queue
     with ``sendmsg`` (writev), never joining or copying more than 64 KiB of it: a partial write
@@ -30,10 +36,11 @@ class BufferedSocket:
     returns this wrapper).
     """
 
-    __slots__ = ("_eof", "_error", "_in", "_pos", "out", "out_bytes", "sock")
+    __slots__ = ("_eof", "_error", "_in", "_pos", "out", "out_bytes", "sock", "tls")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
+        self.tls = isinstance(sock, ssl.SSLSocket)
         self._in = b""
         self._pos = 0
         self.out: deque[Chunk] = deque()
@@ -51,7 +58,7 @@ class BufferedSocket:
         """
         try:
             data = self.sock.recv(_READ_SIZE)
-        except BlockingIOError:
+        except _WOULD_BLOCK:
             return False
         except OSError as exc:
             self._error = exc
@@ -90,12 +97,19 @@ class BufferedSocket:
         return self._pos < len(self._in)
 
     @property
+    def tls_pending(self) -> bool:
+        """TLS: whether decrypted bytes wait inside the TLS layer (no socket event for them)."""
+        return self.tls and bool(self.sock.pending())  # type: ignore[attr-defined]
+
+    @property
     def has_output(self) -> bool:
         """Whether queued bytes wait to be written."""
         return bool(self.out)
 
     def flush(self) -> bool:
         """Write what the socket takes (up to 4 MiB); False if anything is left queued."""
+        if self.tls:
+            return self._flush_tls()
         out = self.out
         budget = _MAX_FLUSH_BYTES
         while out:
@@ -132,6 +146,48 @@ class BufferedSocket:
                     return False
                 sent -= len(head)
                 out.popleft()
+            if budget <= 0:
+                return not out
+        return True
+
+    def _flush_tls(self) -> bool:
+        # One chunk per send: the queue's head, joined with the small packets behind it up to
+        # 64 KiB. A send TLS could not finish is retried with the same head (what OpenSSL
+        # requires: the same bytes, possibly more), so a joined head stays joined.
+        out = self.out
+        budget = _MAX_FLUSH_BYTES
+        while out:
+            head = out[0]
+            if not head:  # TLS sends nothing for an empty chunk: it would never leave
+                out.popleft()
+                continue
+            if len(out) > 1 and len(head) < _JOIN_BYTES:
+                size, count = len(head), 1
+                for chunk in islice(out, 1, None):
+                    if size + len(chunk) > _JOIN_BYTES:
+                        break
+                    size += len(chunk)
+                    count += 1
+                if count > 1:
+                    head = b"".join([out.popleft() for _ in range(count)])
+                    out.appendleft(head)
+            try:
+                sent = self.sock.send(head)
+            except _WOULD_BLOCK:
+                return False
+            except OSError as exc:
+                self._error = exc
+                out.clear()
+                self.out_bytes = 0
+                return True
+            if not sent:
+                return False
+            self.out_bytes -= sent
+            budget -= sent
+            if sent < len(head):
+                out[0] = memoryview(head)[sent:]
+                return False
+            out.popleft()
             if budget <= 0:
                 return not out
         return True

@@ -13,13 +13,14 @@ write); the loop watches the socket with ``add_reader``/``add_writer`` and calls
 * while paho connects in a worker thread (the TCP/TLS handshake blocks), socket callbacks are
   recorded and replayed on the loop thread afterwards, so the loop is never touched from
   another thread;
-* on plain TCP, paho's socket is wrapped in a ``BufferedSocket``: paho reads each packet with
-  three ``recv`` calls and writes each packet with its own ``send``; behind the wrapper, reads
-  come from one 64 KiB ``recv`` and every packet queued during a loop turn goes out in one
-  ``sendmsg``. QoS 0 PUBLISH packets are split from the buffer by ``_codec`` and written by
-  it, without paho. This needs paho's private members (``_paho_compat``, checked when the
-  connection is built); without them, or with TLS and WebSockets, paho's own socket is used
-  unchanged.
+* on TCP, plain or TLS, paho's socket is wrapped in a ``BufferedSocket``: paho reads each
+  packet with three ``recv`` calls and writes each packet with its own ``send``; behind the
+  wrapper, reads come from one 64 KiB ``recv`` (TLS: one record) and every packet queued
+  during a loop turn goes out in one ``sendmsg`` (TLS: 64 KiB chunks). QoS 0 PUBLISH packets
+  are split from the buffer by ``_codec`` and written by it, without paho. TLS is paho's own
+  ``SSLSocket``, wrapped after paho's handshake and certificate checks. This needs paho's
+  private members (``_paho_compat``, checked when the connection is built); without them, or
+  with WebSockets, paho's own socket is used unchanged.
 
 The module does not import paho: it works on anything with paho's four methods.
 """
@@ -30,18 +31,25 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 import sys
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from nestpy_mqtt._buffered_socket import BufferedSocket
-from nestpy_mqtt._codec import publish_fixed_header, publish_topic_header, split_qos0_publish
+from nestpy_mqtt._codec import (
+    publish_fixed_header,
+    publish_topic_header,
+    split_qos0_publish,
+    split_qos0_publish_v5,
+)
 
 logger = logging.getLogger("nestpy.mqtt.connection")
 
 _MISC_INTERVAL = 1.0
 _MAX_READS_PER_WAKEUP = 64
 _MAX_BUFFERED_PACKETS = 1024  # packets handled from the read buffer per wake-up, at most
+_BUFFERABLE = (socket.socket, ssl.SSLSocket)
 
 
 class PahoLike(Protocol):
@@ -78,8 +86,10 @@ class LoopBridge:
         self.internals = internals
         """None: paho's own socket and reader (no fast path)."""
         self.mqtt5 = mqtt5
-        self.on_publish: Callable[[bytes, bytes, int], None] | None = None
-        """Receives QoS 0 PUBLISH packets parsed by the bridge: (topic, payload, first byte)."""
+        self.on_publish: Callable[[bytes, bytes, int, tuple[tuple[int, Any], ...]], None] | None
+        self.on_publish = None
+        """Receives QoS 0 PUBLISH packets parsed by the bridge: (topic, payload, first byte,
+        MQTT 5 properties as the codec's (identifier, value) pairs)."""
         self.on_drain: Callable[[int], None] | None = None
         """Called with the bytes still queued after each write (and 0 when the socket goes)."""
         self.write_limit = sys.maxsize
@@ -191,8 +201,9 @@ class LoopBridge:
         self._misc = self.loop.call_later(_MISC_INTERVAL, self._on_misc)
 
     def _wrap(self, sock: Any) -> BufferedSocket | None:
-        # Only a plain TCP socket, the one paho holds: never TLS or WebSocket.
-        if self.internals is None or type(sock) is not socket.socket:
+        # Only a TCP socket, plain or TLS (handshake done), the one paho holds; never a
+        # WebSocket (paho's wrapper frames the bytes).
+        if self.internals is None or type(sock) not in _BUFFERABLE:
             return None
         io = BufferedSocket(sock)
         return io if self.internals.swap_socket(sock, io) else None
@@ -286,7 +297,8 @@ class LoopBridge:
         try:
             if self._io is not None:
                 self._read_buffered(self._io)
-                more = self._io is not None and self._io.has_input
+                after = self._io
+                more = after is not None and (after.has_input or after.tls_pending)
             else:
                 for _ in range(_MAX_READS_PER_WAKEUP):
                     before = self.messages
@@ -340,29 +352,41 @@ class LoopBridge:
         """Deliver a whole QoS 0 PUBLISH at the buffer's head to ``on_publish``; else False.
 
         Only at a packet boundary (paho holds no part of a packet), and only for packets paho
-        would deliver as they are: MQTT 5 ones with properties go to paho. A failure to
-        deliver one message is logged; the packets behind it are still read.
+        would deliver as they are: MQTT 5 ones with a topic alias or properties paho refuses
+        go to paho. A failure to deliver one message is logged; the packets behind it are
+        still read.
         """
         buf, pos = io._in, io._pos
         if buf[pos] & 0xF6 != 0x30:  # not a PUBLISH with QoS 0 (DUP and RETAIN may be set)
             return False
         if not self.internals.at_packet_boundary():  # type: ignore[union-attr]
             return False
-        parsed = split_qos0_publish(buf, pos, self.mqtt5)
-        if parsed is None:
-            return False
-        topic, payload, io._pos = parsed
+        properties: tuple[tuple[int, Any], ...] = ()
+        if self.mqtt5:
+            parsed5 = split_qos0_publish_v5(buf, pos)
+            if parsed5 is None:
+                return False
+            topic, properties, payload, io._pos = parsed5
+        else:
+            parsed = split_qos0_publish(buf, pos, False)
+            if parsed is None:
+                return False
+            topic, payload, io._pos = parsed
         try:
-            self.on_publish(topic, payload, buf[pos])  # type: ignore[misc]
+            self.on_publish(topic, payload, buf[pos], properties)  # type: ignore[misc]
         except Exception:
             logger.exception("Could not deliver a message (topic %r)", topic)
         return True
 
-    def send_publish(self, topic: str, payload: bytes | bytearray, retain: bool) -> bool:
+    def send_publish(
+        self, topic: str, payload: bytes | bytearray, retain: bool, properties: bytes = b""
+    ) -> bool:
         """Queue a QoS 0 PUBLISH without paho; False (nothing queued) when paho must do it.
 
-        Only on a buffered socket with nothing of paho's waiting, so the order of packets is
-        kept. The packet goes out with this loop iteration's flush.
+        ``properties``: MQTT 5 only, the packed property block with its length, as paho's
+        ``Properties.pack()`` returns it (empty: no properties). Only on a buffered socket
+        with nothing of paho's waiting, so the order of packets is kept. The packet goes out
+        with this loop iteration's flush.
         """
         io = self._io
         if io is None or self.client.want_write():
@@ -374,6 +398,8 @@ class LoopBridge:
                 return False
             if len(self._topics) < 10_000:
                 self._topics[topic] = header
+        if properties:
+            header = header[:-1] + properties  # the empty block's length byte replaced
         remaining = len(header) + len(payload)
         fixed = publish_fixed_header(retain, remaining)
         if fixed is None:

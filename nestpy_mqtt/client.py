@@ -19,6 +19,7 @@ from nestpy_mqtt.connection import MqttConnection
 from nestpy_mqtt.options import MqttOptions
 from nestpy_mqtt.properties import (
     ERROR_PROPERTY,
+    PackedProperties,
     PublishPropertiesFactory,
     snake_case,
     user_properties_dict,
@@ -34,22 +35,6 @@ logger = logging.getLogger("nestpy.mqtt.client")
 
 _NO_OPTIONS = MqttRecordOptions()
 _MAX_EXPIRY = 0xFFFFFFFF  # MQTT 5's Message Expiry Interval is a four-byte integer
-
-
-class _PackedProperties(Properties):
-    """PUBLISH properties packed once: paho packs them again on every publish (5 us each)."""
-
-    def __init__(self, source: Properties) -> None:
-        super().__init__(source.packetType)  # type: ignore[no-untyped-call]
-        for name in source.names:
-            attr = name.replace(" ", "")
-            if hasattr(source, attr):
-                setattr(self, attr, getattr(source, attr))
-        object.__setattr__(self, "_packed", source.pack())  # type: ignore[no-untyped-call]
-
-    def pack(self) -> bytes:
-        packed: bytes = self.__dict__["_packed"]
-        return packed
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +152,7 @@ class ClientMqtt(ClientProxy):
             properties = self._expiry_properties[expiry]
         else:
             built = self._properties.build({"message_expiry_interval": expiry})
-            properties = _PackedProperties(built) if built is not None else None
+            properties = PackedProperties(built) if built is not None else None
             if len(self._expiry_properties) < 64:  # a few distinct timeouts in practice
                 self._expiry_properties[expiry] = properties
         return _RequestOptions(record.qos or 0, bool(record.retain), properties)

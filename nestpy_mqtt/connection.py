@@ -27,7 +27,13 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from nestpy_mqtt._acks import PublishTracker, Subscription, SubscriptionTracker
 from nestpy_mqtt._loop_bridge import LoopBridge
 from nestpy_mqtt._paho_client import build_client, reconnect
-from nestpy_mqtt._paho_compat import PahoInternals, invalid_topic, raw_topic, send_ack
+from nestpy_mqtt._paho_compat import (
+    PahoInternals,
+    invalid_topic,
+    pack_properties,
+    raw_topic,
+    send_ack,
+)
 from nestpy_mqtt._reconnect import EVENTS, DropCause, Refused, Supervisor, drop_cause
 from nestpy_mqtt._write_gate import WriteGate
 from nestpy_mqtt.ack import AckQueue
@@ -210,15 +216,15 @@ class MqttConnection:
         and fails with ``MqttPublishError`` on an MQTT 5 refusal or ``MqttConnectionLostError``
         on ``close()``. ``properties``: see ``self.properties.build()``.
         """
-        if (
-            qos == 0
-            and properties is None
-            and self._connected
-            and (bridge := self._bridge) is not None
-            and type(payload) in _BINARY
-            and bridge.send_publish(topic, payload, retain)
-        ):
-            return None  # the bridge wrote the packet itself (plain TCP, nothing queued)
+        if qos == 0 and self._connected and (bridge := self._bridge) is not None:
+            # MQTT 3.1.1: paho ignores properties, and so does the bridge
+            packed = b"" if properties is None or not bridge.mqtt5 else pack_properties(properties)
+            if (
+                packed is not None
+                and type(payload) in _BINARY
+                and bridge.send_publish(topic, payload, retain, packed)
+            ):
+                return None  # the bridge wrote the packet itself (buffered, nothing queued)
         client = self._client
         if client is None:
             raise MqttPublishError(topic, NOT_INITIALIZED, url=self.url, client_id=self.client_id)

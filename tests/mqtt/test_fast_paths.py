@@ -229,3 +229,143 @@ async def test_fast_path_messages_keep_pahos_keepalive_clock(
     pub.publish("fast/clock", b"tick")
     await eventually(lambda: bool(got), 5)
     assert internals.last_received() > quiet_since
+
+
+RICH = {
+    "user_properties": {"tenant": "acme", "traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"},
+    "response_topic": "rich/reply",
+    "correlation_data": b"\x00req-1",
+    "message_expiry_interval": 30,
+    "content_type": "application/json",
+    "payload_format_indicator": 1,
+}
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "paho-path"])
+async def test_handlers_see_the_same_mqtt5_properties_on_both_paths(
+    mqtt_broker: MosquittoBroker, connections: Callable[..., MqttConnection], fast_path: bool
+) -> None:
+    from nestpy_mqtt.context import MqttContext
+    from nestpy_mqtt.properties import to_properties
+
+    got: list[Any] = []
+    sub = connections(mqtt_broker.url, got.append, 5, fast_path=fast_path)
+    pub = connections(mqtt_broker.url, version=5, fast_path=fast_path)
+    await sub.connect()
+    await pub.connect()
+    await sub.subscribe("rich/props", qos=0)
+    pub.publish("rich/props", b"{}", properties=to_properties(3, RICH))
+    pub.publish("rich/props", b"{}", properties=to_properties(3, {"user_properties": {"a": "1"}}))
+    await eventually(lambda: len(got) == 2, 10)
+    rich, plain = (MqttContext("rich/props", m) for m in got)
+    seen = rich.get_packet().properties
+    assert seen.user_properties == RICH["user_properties"]
+    assert rich.user_properties == RICH["user_properties"]
+    assert (seen.response_topic, seen.correlation_data) == ("rich/reply", b"\x00req-1")
+    assert (seen.message_expiry_interval, seen.content_type) == (30, "application/json")
+    assert (seen.payload_format_indicator, seen.topic_alias) == (1, None)
+    assert got[0].properties.MessageExpiryInterval == 30  # paho's names, for server.py
+    assert got[0].properties.UserProperty == list(RICH["user_properties"].items())
+    assert plain.user_properties == {"a": "1"}
+    assert plain.get_packet().properties.response_topic is None
+
+
+async def test_mqtt5_user_properties_keep_the_fast_path_both_ways(
+    mqtt_broker: MosquittoBroker, connections: Callable[..., MqttConnection]
+) -> None:
+    from paho.mqtt.properties import Properties
+
+    from nestpy_mqtt._paho_compat import ReceivedProperties
+    from nestpy_mqtt.properties import to_properties
+
+    got: list[Any] = []
+    sub = connections(mqtt_broker.url, got.append, 5, user_properties={"side": "sub"})
+    pub = connections(mqtt_broker.url, version=5, user_properties={"tenant": "acme"})
+    await sub.connect()
+    await pub.connect()
+    await sub.subscribe("fast/props", qos=0)
+    bridge = pub._bridge
+    assert bridge is not None
+    written: list[bool] = []
+    send = bridge.send_publish
+
+    def counting(*args: Any) -> bool:
+        written.append(send(*args))
+        return written[-1]
+
+    bridge.send_publish = counting  # type: ignore[method-assign]
+    expiry = to_properties(3, {"message_expiry_interval": 5, "user_properties": {"k": "v"}})
+    pub.publish("fast/props", b"1", properties=pub.properties.default)  # client-wide
+    pub.publish("fast/props", b"2", properties=expiry)
+    await eventually(lambda: len(got) == 2, 10)
+    assert written == [True, True]  # written by the bridge, not by paho
+    assert pub.unwrap().want_write() is False
+    for message in got:
+        assert type(message.properties) is ReceivedProperties  # read by the codec
+        assert isinstance(message.properties, Properties)
+    assert got[0].properties.UserProperty == [("tenant", "acme")]
+    assert got[1].properties.MessageExpiryInterval == 5
+    assert got[1].properties.UserProperty == [("k", "v")]
+
+
+async def test_a_topic_alias_is_published_by_paho_and_still_arrives(
+    mqtt_broker: MosquittoBroker, connections: Callable[..., MqttConnection]
+) -> None:
+    from nestpy_mqtt.properties import to_properties
+
+    got: list[Any] = []
+    sub = connections(mqtt_broker.url, got.append, 5)
+    pub = connections(mqtt_broker.url, version=5)
+    await sub.connect()
+    await pub.connect()
+    await sub.subscribe("fast/alias", qos=0)
+    alias = to_properties(3, {"topic_alias": 1})
+    pub.publish("fast/alias", b"set", properties=alias)  # paho: the alias is set up
+    await eventually(lambda: len(got) == 1, 10)
+    assert [(m.topic, m.payload) for m in got] == [("fast/alias", b"set")]
+
+
+@pytest.fixture
+def tls_url(broker_factory: Callable[..., MosquittoBroker], tmp_path: Any) -> tuple[str, str]:
+    from nestpy_mqtt.testing import free_port, tls
+
+    try:
+        certs = tls.make_certificates(tmp_path)
+    except tls.OpenSSLNotFoundError:
+        pytest.skip("openssl not found")
+    port = free_port()
+    broker_factory(extra_config=tls.tls_listener(port, certs)).start()
+    return f"mqtts://127.0.0.1:{port}", str(certs / "ca.crt")
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "paho-path"])
+async def test_tls_takes_the_buffered_path_and_messages_arrive_whole_and_in_order(
+    tls_url: tuple[str, str],
+    connections: Callable[..., MqttConnection],
+    mqtt_version: int,
+    fast_path: bool,
+) -> None:
+    import ssl
+
+    from nestpy_mqtt._buffered_socket import BufferedSocket
+
+    url, ca = tls_url
+    got: list[bytes] = []
+    tls = {"ca_certs": ca}
+    sub = connections(
+        url, lambda m: got.append(m.payload), mqtt_version, tls=tls, fast_path=fast_path
+    )
+    pub = connections(url, version=mqtt_version, tls=tls, fast_path=fast_path)
+    await sub.connect()
+    await pub.connect()
+    await sub.subscribe("tls/order", qos=0)
+    big = bytes(range(256)) * 1200  # 300 KiB: many TLS records, partial sends
+    sent = [big, *(f"m{i}".encode() for i in range(3000)), big[::-1]]
+    for payload in sent:
+        pub.publish("tls/order", payload)
+    await eventually(lambda: len(got) >= len(sent), 20)
+    assert got == sent
+    for conn in (sub, pub):
+        sock = conn.unwrap().socket()
+        assert isinstance(sock, BufferedSocket) is fast_path
+        assert isinstance(sock.sock if fast_path else sock, ssl.SSLSocket)  # type: ignore[union-attr]

@@ -24,6 +24,7 @@ from nestpy_mqtt._codec import (
     publish_fixed_header,
     publish_topic_header,
     split_qos0_publish,
+    split_qos0_publish_v5,
 )
 
 BOUNDARIES = [0, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152, MAX_REMAINING_LENGTH]
@@ -295,3 +296,122 @@ def test_the_write_headers_make_a_publish_the_decoder_reads(
         topic.encode(), payload, retain=retain
     )
     assert publish_fixed_header(False, MAX_REMAINING_LENGTH + 1) is None
+
+
+# MQTT 5 properties on the receive hot path --------------------------------------------------
+def _paho_takes_as_it_is(properties: tuple[tuple[int, object], ...]) -> bool:
+    """What the fast path delivers itself: no topic alias, no repeated single-valued property,
+    no U+0000/U+FEFF in strings (paho refuses those), payload format 0/1, subscription id > 0."""
+    single = [ident for ident, _ in properties if ident not in (0x0B, 0x26)]
+    if 0x23 in single or len(single) != len(set(single)):
+        return False
+    for ident, value in properties:
+        texts = value if ident == 0x26 else (value,)
+        if any(isinstance(t, str) and ("\x00" in t or "\ufeff" in t) for t in texts):
+            return False
+    return True
+
+
+@given(streams(), st.data())
+def test_the_v5_fast_split_agrees_with_the_decoder(stream, data: st.DataObject) -> None:
+    mqtt5, _messages, wire = stream
+    if not mqtt5:
+        return
+    cut = data.draw(st.integers(0, len(wire)), label="cut")
+    buf = wire[:cut]
+    pos = 0
+    for packet in PacketReader().feed(buf):
+        decoded = decode_publish(packet.first, packet.body, True)
+        split = split_qos0_publish_v5(buf, pos)
+        if decoded.qos == 0 and _paho_takes_as_it_is(decoded.properties):
+            assert split is not None
+            assert split[:3] == (decoded.topic, decoded.properties, decoded.payload)
+        else:
+            assert split is None
+        pos += len(encode_publish(decoded, True))
+        assert split is None or split[3] == pos
+    if pos < len(buf):
+        assert split_qos0_publish_v5(buf, pos) is None
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [
+        ((0x23, 7),),  # topic alias: paho's
+        ((0x02, 5), (0x02, 6)),  # a single-valued property twice
+        ((0x01, 2),),  # payload format indicator other than 0/1
+        ((0x0B, 0),),  # subscription identifier 0
+        ((0x26, ("k", "a\x00b")),),  # NUL in a string
+        ((0x03, "\ufeffjson"),),  # U+FEFF in a string
+        ((0x11, 5),),  # session expiry: not a PUBLISH property
+    ],
+    ids=["alias", "repeated", "format", "subid0", "nul", "bom", "not-publish"],
+)
+def test_the_v5_fast_split_leaves_what_paho_treats_specially_to_paho(properties) -> None:
+    wire = encode_publish(Publish(b"t", b"p", properties=properties), mqtt5=True)
+    assert split_qos0_publish_v5(wire, 0) is None
+
+
+@given(st.binary(max_size=80))
+def test_the_v5_fast_split_never_raises_on_malformed_properties(block: bytes) -> None:
+    body = b"\x00\x01t" + encode_remaining_length(len(block)) + block + b"payload"
+    wire = b"\x30" + encode_remaining_length(len(body)) + body
+    split = split_qos0_publish_v5(wire, 0)
+    if split is not None:  # then the full decoder reads the same
+        decoded = decode_publish(0x30, body, True)
+        assert split[:3] == (decoded.topic, decoded.properties, decoded.payload)
+
+
+_mqtt_text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00\ufeff"))
+_paho_property = st.one_of(
+    st.tuples(st.just("PayloadFormatIndicator"), st.integers(0, 1)),
+    st.tuples(st.just("MessageExpiryInterval"), st.integers(0, 2**32 - 1)),
+    st.tuples(st.just("ContentType"), _mqtt_text),
+    st.tuples(st.just("ResponseTopic"), _mqtt_text),
+    st.tuples(st.just("CorrelationData"), st.binary(max_size=20)),
+    st.tuples(st.just("SubscriptionIdentifier"), st.integers(1, MAX_REMAINING_LENGTH)),
+    st.tuples(st.just("UserProperty"), st.tuples(_mqtt_text, _mqtt_text)),
+)
+
+
+@given(st.lists(_paho_property, max_size=6))
+@example([("UserProperty", ("traceparent", "00-x-y-01")), ("MessageExpiryInterval", 5)])
+def test_paho_properties_pack_and_unpack_as_paho_does(assignments) -> None:
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    from nestpy_mqtt._paho_compat import ReceivedProperties, pack_properties
+
+    assert ReceivedProperties.prepare() is None
+    props = Properties(PacketTypes.PUBLISH)
+    for name, value in assignments:
+        if name not in ("UserProperty", "SubscriptionIdentifier") and hasattr(props, name):
+            continue
+        setattr(props, name, value)
+    packed = pack_properties(props)
+    assert packed == props.pack()  # the wire stays byte-identical to paho's
+    wire = b"\x30" + encode_remaining_length(3 + len(packed) + 2) + b"\x00\x01t" + packed + b"pl"
+    split = split_qos0_publish_v5(wire, 0)
+    theirs = Properties(PacketTypes.PUBLISH)
+    theirs.unpack(packed)
+    assert split is not None
+    ours = ReceivedProperties(split[1])
+    assert isinstance(ours, Properties)
+    assert ours.json() == theirs.json()
+    assert str(ours) == str(theirs)
+    assert ours.pack() == props.pack()
+
+
+def test_a_topic_alias_is_published_by_paho() -> None:
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    from nestpy_mqtt._paho_compat import ReceivedProperties, pack_properties
+
+    assert ReceivedProperties.prepare() is None
+    props = Properties(PacketTypes.PUBLISH)
+    props.TopicAlias = 3
+    assert pack_properties(props) is None
+    other = Properties(PacketTypes.CONNECT)
+    other.SessionExpiryInterval = 5
+    assert pack_properties(other) is None  # not PUBLISH properties: paho decides

@@ -5,8 +5,6 @@ reach a log line, an error message or a ``repr``."""
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from nestpy import Controller
 from nestpy.microservices import MessagePattern, RequestTimeoutError
 from nestpy_mqtt import MqttOptions, MqttRecordBuilder
 from nestpy_mqtt.errors import MqttConnectionError, MqttPublishError, MqttSubscribeError
-from nestpy_mqtt.testing import MosquittoBroker, free_port
+from nestpy_mqtt.testing import MosquittoBroker, free_port, tls
 
 pytestmark = pytest.mark.mqtt
 SECRET = "s3cret-Pa55word"
@@ -33,39 +31,17 @@ class SecureController:
 
 def make_certificates(directory: Path) -> Path:
     """A CA, a server certificate for 127.0.0.1 and a client certificate (CN=alice)."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
+    try:
+        return tls.make_certificates(directory)
+    except tls.OpenSSLNotFoundError:
         pytest.skip("openssl not found")
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-
-    def run(*args: str) -> None:
-        subprocess.run([openssl, *args], cwd=directory, check=True, capture_output=True)
-
-    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "1",
-        "-subj", "/CN=nestpy security test CA")  # fmt: skip
-    (directory / "server.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    (directory / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
-    for name, subject in (("server", "/CN=127.0.0.1"), ("client", "/CN=alice")):
-        run("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject)
-        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", f"{name}.crt", "-days", "1",
-            "-extfile", f"{name}.ext")  # fmt: skip
-    return directory
 
 
 def tls_broker(
     make: Callable[..., MosquittoBroker], certs: Path, *, mutual: bool = False
 ) -> tuple[MosquittoBroker, int]:
     port = free_port()
-    config = [
-        f"listener {port} 127.0.0.1",
-        f"cafile {certs / 'ca.crt'}",
-        f"certfile {certs / 'server.crt'}",
-        f"keyfile {certs / 'server.key'}",
-    ]
-    if mutual:
-        config.append("require_certificate true")
-    return make(extra_config=config).start(), port
+    return make(extra_config=tls.tls_listener(port, certs, mutual=mutual)).start(), port
 
 
 async def test_tls_with_a_generated_ca(
