@@ -198,13 +198,9 @@ def encode_publish(message: Publish, mqtt5: bool) -> bytes:
     return bytes((first,)) + encode_remaining_length(remaining) + variable + message.payload
 
 
-def split_qos0_publish(buf: bytes, pos: int, mqtt5: bool) -> tuple[bytes, bytes, int] | None:
-    """(topic, payload, end) of a whole, plain QoS 0 PUBLISH at ``buf[pos]``, else None.
-
-    None when the packet is cut short, is not a QoS 0 PUBLISH, has an empty topic (malformed,
-    or an MQTT 5 topic alias), MQTT 5 properties, or a malformed header: ``decode_publish``
-    (or paho) reads those. The receive hot path; equal to ``decode_publish`` where it answers.
-    """
+def _qos0_publish_bounds(buf: bytes, pos: int) -> tuple[int, int] | None:
+    """(start of the variable header, end) of a whole QoS 0 PUBLISH at ``buf[pos]``; None when
+    it is another packet, its remaining length is malformed, or it is cut short."""
     if buf[pos] & 0xF6 != 0x30:  # PUBLISH with QoS 0 (DUP and RETAIN may be set)
         return None
     size = len(buf)
@@ -219,7 +215,21 @@ def split_qos0_publish(buf: bytes, pos: int, mqtt5: bool) -> tuple[bytes, bytes,
             break
         shift += 7
     end = i + length
-    if end > size or length < 2:
+    return None if end > size else (i, end)
+
+
+def split_qos0_publish(buf: bytes, pos: int, mqtt5: bool) -> tuple[bytes, bytes, int] | None:
+    """(topic, payload, end) of a whole, plain QoS 0 PUBLISH at ``buf[pos]``, else None.
+
+    None when the packet is cut short, is not a QoS 0 PUBLISH, has an empty topic (malformed,
+    or an MQTT 5 topic alias), MQTT 5 properties, or a malformed header: ``decode_publish``
+    (or paho) reads those. The receive hot path; equal to ``decode_publish`` where it answers.
+    """
+    bounds = _qos0_publish_bounds(buf, pos)
+    if bounds is None:
+        return None
+    i, end = bounds
+    if end - i < 2:
         return None
     topic_end = i + 2 + ((buf[i] << 8) | buf[i + 1])
     if topic_end == i + 2 or topic_end > end:
@@ -249,21 +259,11 @@ def split_qos0_publish_v5(
     indicator other than 0/1, a subscription identifier of 0, a string holding U+0000 or
     U+FEFF, or malformed properties.
     """
-    if buf[pos] & 0xF6 != 0x30:
+    bounds = _qos0_publish_bounds(buf, pos)
+    if bounds is None:
         return None
-    size = len(buf)
-    i, length, shift = pos + 1, 0, 0
-    while True:
-        if i >= size or shift > 21:
-            return None
-        byte = buf[i]
-        i += 1
-        length |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            break
-        shift += 7
-    end = i + length
-    if end > size or length < 3:
+    i, end = bounds
+    if end - i < 3:
         return None
     topic_end = i + 2 + ((buf[i] << 8) | buf[i + 1])
     if topic_end == i + 2 or topic_end >= end:
