@@ -22,6 +22,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from nestpy_mqtt._codec import encode_properties, encode_remaining_length
+from nestpy_mqtt.message import MqttMessage, ReceivedMessage
 
 __all__ = [
     "ManualAckClient",
@@ -115,13 +116,13 @@ def pack_properties(properties: Properties) -> bytes | None:
         return None
 
 
-def raw_topic(message: mqtt.MQTTMessage) -> bytes:
+def raw_topic(message: MqttMessage) -> bytes:
     """The topic as received (bytes): ``message.topic`` raises on invalid UTF-8."""
     topic = getattr(message, "_topic", b"")
     return topic if isinstance(topic, bytes) else str(topic).encode()
 
 
-def invalid_topic(message: mqtt.MQTTMessage) -> bytes | None:
+def invalid_topic(message: MqttMessage) -> bytes | None:
     """The topic's bytes when they are not valid UTF-8, else None."""
     topic = raw_topic(message)
     try:
@@ -189,43 +190,52 @@ class PahoInternals:
 
     # delivery --------------------------------------------------------------------------------
     def fast_delivery(
-        self, on_message: Callable[[Any, Any, mqtt.MQTTMessage], None], mqtt5: bool
+        self, on_message: Callable[[Any, Any, MqttMessage], None], mqtt5: bool
     ) -> Callable[[bytes, bytes, int, tuple[tuple[int, Any], ...]], None]:
-        """Deliver a QoS 0 PUBLISH the bridge parsed: paho's ``MQTTMessage``, built as paho
-        does (without its per-message lock; MQTT 5 properties as ``ReceivedProperties``), to
-        ``on_message``, or through paho's dispatch when per-topic callbacks
-        (``message_callback_add``) or another ``on_message`` are installed."""
+        """Deliver a QoS 0 PUBLISH the bridge parsed to ``on_message`` as a ``ReceivedMessage``
+        (MQTT 5 properties as ``ReceivedProperties``). When per-topic callbacks
+        (``message_callback_add``) or another ``on_message`` are installed, it goes through
+        paho's dispatch instead, as the ``MQTTMessage`` paho would have built."""
         client: Any = self.client
-        new_message = mqtt.MQTTMessage.__new__
-        message_type = mqtt.MQTTMessage
-        invalid = mqtt.mqtt_ms_invalid
         filtered = client._on_message_filtered._root._children
         dispatch = client._handle_on_message
-        clock = time.monotonic
-        received = mqtt.MQTTMessageInfo(0)  # shared: received messages are never waited on
-
         properties = ReceivedProperties if mqtt5 else None
 
         def deliver(
             topic: bytes, payload: bytes, first: int, pairs: tuple[tuple[int, Any], ...]
         ) -> None:
-            message = new_message(message_type)
-            message.timestamp = clock()
-            message.state = invalid
-            message.dup = bool(first & 0x08)
-            message.mid = 0
-            message._topic = topic
-            message.payload = payload
-            message.qos = 0
-            message.retain = bool(first & 0x01)
-            message.info = received
-            message.properties = properties(pairs) if properties is not None else None
+            props = properties(pairs) if properties is not None else None
             if filtered or client._on_message is not on_message:
-                dispatch(message)
+                dispatch(_paho_message(topic, payload, first, props))
             else:
-                on_message(client, None, message)
+                on_message(
+                    client,
+                    None,
+                    ReceivedMessage(topic, payload, bool(first & 1), bool(first & 8), props),
+                )
 
         return deliver
+
+
+_RECEIVED_INFO = mqtt.MQTTMessageInfo(0)  # shared: received messages are never waited on
+
+
+def _paho_message(
+    topic: bytes, payload: bytes, first: int, properties: Properties | None
+) -> mqtt.MQTTMessage:
+    """The ``MQTTMessage`` paho builds for a QoS 0 PUBLISH (without its per-message lock)."""
+    message = mqtt.MQTTMessage.__new__(mqtt.MQTTMessage)
+    message.timestamp = time.monotonic()
+    message.state = mqtt.mqtt_ms_invalid
+    message.dup = bool(first & 0x08)
+    message.mid = 0
+    message._topic = topic
+    message.payload = payload
+    message.qos = 0
+    message.retain = bool(first & 0x01)
+    message.info = _RECEIVED_INFO
+    message.properties = properties
+    return message
 
 
 def _missing(client: mqtt.Client) -> str | None:

@@ -15,6 +15,7 @@ from paho.mqtt.properties import Properties
 from nestpy.microservices.client_proxy import ClientProxy
 from nestpy.microservices.codec import IncomingResponse, decode_response
 from nestpy.microservices.exceptions import ConnectionLostError
+from nestpy_mqtt._paho_compat import raw_topic
 from nestpy_mqtt.connection import MqttConnection
 from nestpy_mqtt.options import MqttOptions
 from nestpy_mqtt.properties import (
@@ -30,6 +31,8 @@ from nestpy_mqtt.topics import reply_topic
 
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
+
+    from nestpy_mqtt.message import MqttMessage
 
 logger = logging.getLogger("nestpy.mqtt.client")
 
@@ -110,11 +113,11 @@ class ClientMqtt(ClientProxy):
                 sent_only=True,
             )
 
-    def _on_message(self, message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, message: MqttMessage) -> None:
         try:
             topic = message.topic
         except UnicodeDecodeError:
-            logger.warning("Dropped a reply on a topic that is not UTF-8: %r", message._topic)
+            logger.warning("Dropped a reply on a topic that is not UTF-8: %r", raw_topic(message))
             return
         if topic == self.options.reply_topic and self.deserializer is None:
             self.deliver_response(_correlated_reply(message), topic)
@@ -278,7 +281,7 @@ class ClientMqtt(ClientProxy):
             await sent
 
 
-def _correlated_reply(message: mqtt.MQTTMessage) -> IncomingResponse | None:
+def _correlated_reply(message: MqttMessage) -> IncomingResponse | None:
     """A reply on the client's ``reply_topic``: Nest's reply packet, or the bare JSON value a
     service sends to a bare request (an error when flagged ``error: true``), whose request is
     the Correlation Data."""

@@ -43,6 +43,7 @@ from nestpy_mqtt.errors import (
     MqttNotInitializedError,
     MqttPublishError,
 )
+from nestpy_mqtt.message import MqttMessage
 from nestpy_mqtt.options import MqttOptions, new_client_id, redact_url
 from nestpy_mqtt.properties import PublishPropertiesFactory
 from nestpy_mqtt.status import StatusStream
@@ -79,7 +80,7 @@ class MqttConnection:
         self,
         options: MqttOptions,
         *,
-        on_message: Callable[[mqtt.MQTTMessage], None],
+        on_message: Callable[[MqttMessage], None],
         name: str = "client",
         manual_ack: bool = False,
     ) -> None:
@@ -395,7 +396,7 @@ class MqttConnection:
             connack.cancel()  # a late result must not be logged as never retrieved
 
     # paho callbacks (loop thread) -------------------------------------------------------------
-    def _handle_message(self, _client: Any, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+    def _handle_message(self, _client: Any, _userdata: Any, message: MqttMessage) -> None:
         bridge = self._bridge
         if bridge is not None:
             bridge.messages += 1

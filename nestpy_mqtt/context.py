@@ -9,9 +9,8 @@ from nestpy.microservices.context import BaseRpcContext
 from nestpy_mqtt.properties import properties_to_dict
 
 if TYPE_CHECKING:
-    from paho.mqtt.client import MQTTMessage
-
     from nestpy_mqtt.ack import PendingAck
+    from nestpy_mqtt.message import MqttMessage
 
 __all__ = ["MqttContext", "MqttPacket"]
 
@@ -22,12 +21,15 @@ class MqttPacket:
     ``topic``, ``payload`` (bytes), ``qos``, ``retain``, ``dup``, ``mid`` and ``properties``:
     the MQTT 5 properties with snake_case names (``properties.user_properties`` is a dict,
     ``properties.response_topic``, ``properties.correlation_data``, ...; unset ones are None).
-    ``raw`` is paho's ``MQTTMessage``.
+    ``raw`` is the message as received: a ``ReceivedMessage`` for a QoS 0 PUBLISH that
+    nestpy's fast path parsed, paho's ``MQTTMessage`` for the rest (QoS 1/2, topic aliases,
+    ``fast_path=False``); both have the attributes above (``properties`` as paho's
+    ``Properties``).
     """
 
     __slots__ = ("_properties", "raw")
 
-    def __init__(self, raw: MQTTMessage) -> None:
+    def __init__(self, raw: MqttMessage) -> None:
         self.raw = raw
         self._properties: SimpleNamespace | None = None
 
@@ -89,14 +91,15 @@ class MqttContext(BaseRpcContext):
 
     ``get_topic()`` is the concrete topic the message arrived on (a wildcard handler sees
     ``sensors/1/temperature/c``, not its pattern); ``get_packet()`` is the received packet
-    (``MqttPacket``: ``.properties.user_properties``, ``.qos``, ``.raw`` for paho's message).
+    (``MqttPacket``: ``.properties.user_properties``, ``.qos``, ``.raw``: the message as
+    received).
     ``is_duplicate()`` tells a redelivery; ``ack()`` acknowledges the message under
     ``AckPolicy.MANUAL``.
     """
 
     __slots__ = ("_ack", "_packet")
 
-    def __init__(self, topic: str, message: MQTTMessage, ack: PendingAck | None = None) -> None:
+    def __init__(self, topic: str, message: MqttMessage, ack: PendingAck | None = None) -> None:
         super().__init__(topic, message)
         self._packet: MqttPacket | None = None
         self._ack = ack

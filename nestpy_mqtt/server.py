@@ -26,6 +26,8 @@ from nestpy_mqtt.topics import HandlerMatcher, reply_topic, shared_subscription
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
 
+    from nestpy_mqtt.message import MqttMessage
+
 logger = logging.getLogger("nestpy.mqtt.server")
 
 NOT_INITIALIZED = 'Not initialized. Please call the "listen" method before accessing the server.'
@@ -148,7 +150,7 @@ class ServerMqtt(Server):
             )
             raise ValueError(msg) from None
 
-    def _on_message(self, message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, message: MqttMessage) -> None:
         acks = self._connection.acks
         if message.qos and acks is not None:
             ack = acks.receive(message.mid, message.qos)
@@ -179,7 +181,7 @@ class ServerMqtt(Server):
             topic, message.payload, MqttContext(topic, message), self._reply_to(topic, qos)
         )
 
-    def _on_acked_message(self, message: mqtt.MQTTMessage, ack: PendingAck) -> None:
+    def _on_acked_message(self, message: MqttMessage, ack: PendingAck) -> None:
         topic = message.topic
         key = self.match_route(route_from_channel(topic))
         policy = self.options.ack_policy if key is None else self._ack_policies.get(key)
@@ -216,7 +218,7 @@ class ServerMqtt(Server):
         )
 
     def _replier(
-        self, topic: str, message: mqtt.MQTTMessage, qos: int
+        self, topic: str, message: MqttMessage, qos: int
     ) -> tuple[Callable[[bytes], None], str | None] | None:
         """Where a message's replies go: its MQTT 5 Response Topic when it has one (with a
         request id for a bare payload), else ``<topic>/reply``; None to drop the message."""

@@ -369,3 +369,75 @@ async def test_tls_takes_the_buffered_path_and_messages_arrive_whole_and_in_orde
         sock = conn.unwrap().socket()
         assert isinstance(sock, BufferedSocket) is fast_path
         assert isinstance(sock.sock if fast_path else sock, ssl.SSLSocket)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "paho-path"])
+async def test_qos0_messages_the_fast_path_parsed_are_nestpy_messages_the_rest_paho_ones(
+    mqtt_broker: MosquittoBroker,
+    connections: Callable[..., MqttConnection],
+    mqtt_version: int,
+    fast_path: bool,
+) -> None:
+    import paho.mqtt.client as mqtt
+
+    from nestpy_mqtt.context import MqttContext
+    from nestpy_mqtt.message import ReceivedMessage
+
+    got: list[Any] = []
+    events: list[Any] = []
+    sub = connections(mqtt_broker.url, got.append, mqtt_version, fast_path=fast_path)
+    pub = connections(mqtt_broker.url, version=mqtt_version)
+    sub.on("message", events.append)
+    await sub.connect()
+    await pub.connect()
+    await sub.subscribe("kind/#", qos=1)
+    pub.publish("kind/zero", b"q0", retain=False)
+    await pub.publish_and_wait("kind/one", b"q1", qos=1)
+    await eventually(lambda: len(got) == 2 and len(events) == 2, 10)
+    zero, one = got
+    assert type(zero) is (ReceivedMessage if fast_path else mqtt.MQTTMessage)
+    assert type(one) is mqtt.MQTTMessage
+    assert events == got  # the connection's `message` event gets the same objects
+    for message, topic, payload, qos in (
+        (zero, "kind/zero", b"q0", 0),
+        (one, "kind/one", b"q1", 1),
+    ):
+        packet = MqttContext(topic, message).get_packet()
+        assert packet.raw is message
+        assert (packet.topic, packet.payload, packet.qos) == (topic, payload, qos)
+        assert (packet.retain, packet.dup) == (False, False)
+        assert (packet.mid == 0) == (qos == 0)
+        assert packet.properties.user_properties == {}
+        assert (message.properties is None) == (mqtt_version == 4)
+
+
+async def test_per_topic_callbacks_get_paho_messages_on_the_fast_path(
+    mqtt_broker: MosquittoBroker, connections: Callable[..., MqttConnection]
+) -> None:
+    import paho.mqtt.client as mqtt
+
+    seen: list[Any] = []
+    sub = connections(mqtt_broker.url)
+    pub = connections(mqtt_broker.url)
+    await sub.connect()
+    await pub.connect()
+    sub.unwrap().message_callback_add("typed/#", lambda _c, _u, m: seen.append(m))
+    await sub.subscribe("typed/#", qos=0)
+    pub.publish("typed/1", b"x", retain=False)
+    await eventually(lambda: bool(seen), 5)
+    assert type(seen[0]) is mqtt.MQTTMessage
+    assert (seen[0].topic, seen[0].payload, seen[0].qos) == ("typed/1", b"x", 0)
+
+
+def test_a_received_message_reads_like_paho_s_including_invalid_utf8_topics() -> None:
+    from nestpy_mqtt._paho_compat import invalid_topic, raw_topic
+    from nestpy_mqtt.message import ReceivedMessage
+
+    message = ReceivedMessage(b"a/b", b"data", True, True, None)
+    assert (message.topic, message.payload, message.qos, message.mid) == ("a/b", b"data", 0, 0)
+    assert (message.retain, message.dup, message.properties) == (True, True, None)
+    assert (raw_topic(message), invalid_topic(message)) == (b"a/b", None)
+    bad = ReceivedMessage(b"a/\xff", b"")
+    with pytest.raises(UnicodeDecodeError):
+        _ = bad.topic
+    assert invalid_topic(bad) == b"a/\xff"
