@@ -37,7 +37,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from nestpy_mqtt._buffered_socket import BufferedSocket
-from nestpy_mqtt._codec import (
+from nestpy_mqtt._fast_publish import (
     publish_fixed_header,
     publish_topic_header,
     split_qos0_publish,

@@ -21,6 +21,8 @@ from nestpy_mqtt._codec import (
     encode_properties,
     encode_publish,
     encode_remaining_length,
+)
+from nestpy_mqtt._fast_publish import (
     publish_fixed_header,
     publish_topic_header,
     split_qos0_publish,
