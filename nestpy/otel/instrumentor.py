@@ -71,6 +71,29 @@ def _failed(span: trace.Span, exc: Exception) -> None:
         span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
 
 
+class _Current:
+    """Make ``span`` current for a block; end it after, recording an exception that escapes.
+
+    A plain class: cheaper per call than ``start_as_current_span``'s generator-based context
+    managers (spans are started by hand here for speed).
+    """
+
+    __slots__ = ("span", "token")
+
+    def __init__(self, span: trace.Span) -> None:
+        self.span = span
+
+    def __enter__(self) -> trace.Span:
+        self.token = otel_context.attach(trace.set_span_in_context(self.span))
+        return self.span
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        otel_context.detach(self.token)
+        if isinstance(exc, Exception):
+            _failed(self.span, exc)
+        self.span.end()
+
+
 def _consumer_attributes(handler: MessageHandler, context: BaseRpcContext) -> dict[str, Any]:
     get_topic = getattr(context, "get_topic", None)
     return {
@@ -94,15 +117,8 @@ def _traced_invoke(original: Any, tracer: trace.Tracer) -> Any:
             kind=SpanKind.CONSUMER,
             attributes=_consumer_attributes(self, context),
         )
-        token = otel_context.attach(trace.set_span_in_context(span))
-        try:
+        with _Current(span):
             return await original(self, data, context, pattern)
-        except Exception as exc:
-            _failed(span, exc)
-            raise
-        finally:
-            otel_context.detach(token)
-            span.end()
 
     return invoke
 
@@ -115,15 +131,8 @@ def _traced_call_inline(original: Any, tracer: trace.Tracer) -> Any:
             kind=SpanKind.CONSUMER,
             attributes=_consumer_attributes(self, context),
         )
-        token = otel_context.attach(trace.set_span_in_context(span))
-        try:
+        with _Current(span):
             return original(self, data, context)
-        except Exception as exc:
-            _failed(span, exc)
-            raise
-        finally:
-            otel_context.detach(token)
-            span.end()
 
     return call_inline
 
@@ -147,15 +156,8 @@ def _traced_request(original: Any, tracer: trace.Tracer) -> Any:
             kind=SpanKind.PRODUCER,
             attributes=_producer_attributes(self, route, "send"),
         )
-        token = otel_context.attach(trace.set_span_in_context(span))
-        try:
+        with _Current(span):
             return await original(self, pattern, data, timeout)
-        except Exception as exc:
-            _failed(span, exc)
-            raise
-        finally:
-            otel_context.detach(token)
-            span.end()
 
     return _request_last
 
@@ -200,14 +202,7 @@ def _traced_emit(original: Any, tracer: trace.Tracer) -> Any:
             kind=SpanKind.PRODUCER,
             attributes=_producer_attributes(self, route, "emit"),
         )
-        token = otel_context.attach(trace.set_span_in_context(span))
-        try:
+        with _Current(span):
             return original(self, pattern, data)
-        except Exception as exc:
-            _failed(span, exc)
-            raise
-        finally:
-            otel_context.detach(token)
-            span.end()
 
     return emit
