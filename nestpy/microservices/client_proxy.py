@@ -7,7 +7,7 @@ unused warns, as a coroutine never awaited does). ``emit`` is hot: the event is 
 once, and the returned future completes when the transport has sent it.
 
 Every request ends: a reply, an error, a lost connection (once it was sent) or its timeout.
-Its id is drawn from ``secrets``, and a reply is accepted only on the request's own reply
+Its id is drawn from the OS's CSPRNG, and a reply is accepted only on the request's own reply
 topic when the transport says where the reply came from.
 """
 
@@ -27,6 +27,7 @@ from nestpy.microservices.codec import (
     encode_request,
     incoming_response,
 )
+from nestpy.microservices.deadlines import Deadlines
 from nestpy.microservices.exceptions import (
     InvalidMessageError,
     RequestTimeoutError,
@@ -52,6 +53,7 @@ class ClientProxy(ABC):
     def __init__(self, *, request_timeout: float | None = None) -> None:
         self._pending: dict[str, PendingRequest] = {}
         self._request_timeout = request_timeout
+        self._deadlines: Deadlines | None = None
         self.serializer: Any = None
         """Writes outgoing packets (``serialize({"pattern", "data"[, "id"]}, options)``);
         None: Nest's envelope. See ``nestpy.microservices.serializers``."""
@@ -258,20 +260,23 @@ class ClientProxy(ABC):
         request_id, route, payload, options = self._prepare(pattern, data, timeout)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._pending[request_id] = pending = PendingRequest(route, future)
+        self._pending[request_id] = pending = PendingRequest(route, future, pattern=pattern)
         limit = None if timeout == math.inf else timeout
         try:
             if self._publish_now(route, payload, options):
-                # The fast path: sent already; a plain timer bounds the wait for the reply
+                # The fast path: sent already; a deadline bounds the wait for the reply
                 # (cheaper than an asyncio.timeout() block, on the path that matters).
                 pending.sent = True
                 if limit is None:
                     return await future
-                timer = loop.call_later(limit, self._expire, pending, pattern, limit)
+                deadlines = self._deadlines
+                if deadlines is None or deadlines.loop is not loop:
+                    deadlines = self._deadlines = Deadlines(loop, self._expire)
+                deadlines.add(pending, limit)
                 try:
                     return await future
                 finally:
-                    timer.cancel()
+                    deadlines.discard(pending, limit)
             if limit is None:
                 await self._send(pending, route, payload, options)
                 return await future
@@ -289,10 +294,10 @@ class ClientProxy(ABC):
         finally:
             self._pending.pop(request_id, None)
 
-    def _expire(self, pending: PendingRequest, pattern: Any, timeout: float) -> None:
+    def _expire(self, pending: Any, timeout: float) -> None:
         future = pending.future
         if future is not None and not future.done():
-            future.set_exception(self._timeout_error(pattern, timeout, pending))
+            future.set_exception(self._timeout_error(pending.pattern, timeout, pending))
 
     async def _request_stream(
         self, pattern: Any, data: Any, timeout: float | None

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
+import os
 import warnings
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from nestpy.microservices.codec import MISSING, IncomingResponse
@@ -21,24 +21,53 @@ END = object()
 """Put on a streaming request's queue after its last value."""
 
 
+_IDS_PER_DRAW = 256
+_ids: Iterator[str] = iter(())
+
+
 def new_request_id() -> str:
     """21 lowercase hex characters, the shape of Nest 12's ids, all 84 bits from the OS's
-    CSPRNG: a party that sees other ids cannot predict the next one."""
-    return secrets.token_hex(11)[1:]
+    CSPRNG (``os.urandom``, as ``secrets`` uses): a party that sees other ids cannot predict
+    the next one.
+
+    The random bytes are drawn for 256 ids at once (one system call instead of one per id);
+    each id is handed out once, from any thread (``next`` on a list iterator is atomic), and a
+    forked child draws its own.
+    """
+    request_id = next(_ids, None)
+    return request_id if request_id is not None else _draw_ids()
+
+
+def _draw_ids() -> str:
+    global _ids
+    digits = os.urandom(11 * _IDS_PER_DRAW).hex()  # 22 hex digits an id; the first is dropped
+    _ids = iter([digits[i + 1 : i + 22] for i in range(0, len(digits), 22)])
+    return next(_ids)
+
+
+def _forget_ids() -> None:
+    global _ids
+    _ids = iter(())
+
+
+if hasattr(os, "register_at_fork"):  # never share undrawn ids with a forked child
+    os.register_at_fork(after_in_child=_forget_ids)
 
 
 class PendingRequest:
     """One request waiting for its replies: a future (await) or a queue (async for)."""
 
-    __slots__ = ("future", "last", "queue", "route", "sent")
+    __slots__ = ("future", "last", "pattern", "queue", "route", "sent")
 
     def __init__(
         self,
         route: str,
         future: asyncio.Future[Any] | None,
         queue: asyncio.Queue[Any] | None = None,
+        pattern: Any = None,
     ) -> None:
         self.route = route
+        self.pattern = pattern
         self.future = future
         self.queue = queue
         self.last: Any = None
