@@ -7,7 +7,9 @@ write); the loop watches the socket with ``add_reader``/``add_writer`` and calls
 
 * replies published while paho is reading (from ``on_message``) are flushed in one
   ``loop_write`` after the read, and publishes made elsewhere (tasks) in one ``call_soon``
-  flush per loop iteration; a writer is only registered when the socket buffer is full;
+  flush per loop iteration (on the buffered path the first of them is written at once, so a
+  lone request does not wait an iteration); a writer is only registered when the socket
+  buffer is full;
 * after a read that delivered messages, reading continues (bounded) while more are buffered, so
   a burst costs one wake-up rather than one per packet;
 * while paho connects in a worker thread (the TCP/TLS handshake blocks), socket callbacks are
@@ -386,7 +388,8 @@ class LoopBridge:
         ``properties``: MQTT 5 only, the packed property block with its length, as paho's
         ``Properties.pack()`` returns it (empty: no properties). Only on a buffered socket
         with nothing of paho's waiting, so the order of packets is kept. The packet goes out
-        with this loop iteration's flush.
+        at once when it is the first since the last flush, else with the next flush (the
+        next loop iteration, or the end of the read that published it).
         """
         io = self._io
         if io is None or self.client.want_write():
@@ -409,8 +412,13 @@ class LoopBridge:
         if queued > self.write_limit:
             self.write_full = True
         if not self._in_read and not self._flush_scheduled:
+            # The first packet published outside a read goes out at once, so that a lone
+            # request does not wait a loop iteration; those published after it in this
+            # iteration go out together in the flush scheduled here.
             self._flush_scheduled = True
             self.loop.call_soon(self._flush)
+            if not self._writer:  # else the socket is full: the writer callback goes on
+                self._write()
         return True
 
     def _on_writable(self) -> None:

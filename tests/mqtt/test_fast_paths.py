@@ -441,3 +441,25 @@ def test_a_received_message_reads_like_paho_s_including_invalid_utf8_topics() ->
     with pytest.raises(UnicodeDecodeError):
         _ = bad.topic
     assert invalid_topic(bad) == b"a/\xff"
+
+
+async def test_a_lone_publish_is_written_at_once_and_a_burst_in_one_flush(
+    mqtt_broker: MosquittoBroker, connections: Callable[..., MqttConnection]
+) -> None:
+    got: list[bytes] = []
+    sub = connections(mqtt_broker.url, lambda m: got.append(m.payload))
+    pub = connections(mqtt_broker.url)
+    await sub.connect()
+    await pub.connect()
+    await sub.subscribe("eager/one", qos=0)
+    bridge = pub._bridge
+    assert bridge is not None
+    pub.publish("eager/one", b"first")  # no loop iteration in between: on the wire already
+    assert bridge.buffered_bytes == 0
+    pub.publish("eager/one", b"second")  # the same iteration: waits for the flush
+    pub.publish("eager/one", b"third")
+    assert bridge.buffered_bytes > 0
+    await asyncio.sleep(0)
+    assert bridge.buffered_bytes == 0
+    await eventually(lambda: len(got) == 3, 5)
+    assert got == [b"first", b"second", b"third"]
