@@ -50,6 +50,19 @@ async def connections() -> AsyncIterator[Callable[..., MqttConnection]]:
         await conn.close()
 
 
+async def subscribed_pair(
+    connections: Callable[..., MqttConnection], url: str, topic: str
+) -> tuple[list[bytes], MqttConnection, MqttConnection]:
+    """The payloads a subscriber to ``topic`` receives, the subscriber and a publisher."""
+    got: list[bytes] = []
+    sub = connections(url, lambda m: got.append(m.payload))
+    pub = connections(url)
+    await sub.connect()
+    await pub.connect()
+    await sub.subscribe(topic, qos=0)
+    return got, sub, pub
+
+
 async def test_giving_up_on_connect_during_a_reconnect_does_not_stop_it(
     private_broker: MosquittoBroker, connections: Callable[..., MqttConnection]
 ) -> None:
@@ -96,12 +109,7 @@ async def test_large_and_many_messages_arrive_whole_and_in_order(
 async def test_a_burst_with_nothing_after_it_is_delivered_whole(
     mqtt_broker: MosquittoBroker, connections: Callable[..., MqttConnection]
 ) -> None:
-    got: list[bytes] = []
-    sub = connections(mqtt_broker.url, lambda m: got.append(m.payload))
-    pub = connections(mqtt_broker.url)
-    await sub.connect()
-    await pub.connect()
-    await sub.subscribe("fast/quiet", qos=0)
+    got, _sub, pub = await subscribed_pair(connections, mqtt_broker.url, "fast/quiet")
     sent = [str(i).encode() for i in range(5000)]
     for payload in sent:
         pub.publish("fast/quiet", payload)
@@ -216,12 +224,7 @@ async def test_fast_path_messages_keep_pahos_keepalive_clock(
 ) -> None:
     # The QoS 0 PUBLISH packets read by the fast path never pass through paho: its keepalive
     # clock (paho 2.2: _last_bytes_received, 2.1: _last_msg_in) must still move with them.
-    got: list[bytes] = []
-    sub = connections(mqtt_broker.url, lambda m: got.append(m.payload))
-    pub = connections(mqtt_broker.url)
-    await sub.connect()
-    await pub.connect()
-    await sub.subscribe("fast/clock", qos=0)
+    got, sub, pub = await subscribed_pair(connections, mqtt_broker.url, "fast/clock")
     internals = sub._bridge.internals  # type: ignore[union-attr]
     assert internals is not None
     await asyncio.sleep(0.3)
@@ -446,12 +449,7 @@ def test_a_received_message_reads_like_paho_s_including_invalid_utf8_topics() ->
 async def test_a_lone_publish_is_written_at_once_and_a_burst_in_one_flush(
     mqtt_broker: MosquittoBroker, connections: Callable[..., MqttConnection]
 ) -> None:
-    got: list[bytes] = []
-    sub = connections(mqtt_broker.url, lambda m: got.append(m.payload))
-    pub = connections(mqtt_broker.url)
-    await sub.connect()
-    await pub.connect()
-    await sub.subscribe("eager/one", qos=0)
+    got, _sub, pub = await subscribed_pair(connections, mqtt_broker.url, "eager/one")
     bridge = pub._bridge
     assert bridge is not None
     pub.publish("eager/one", b"first")  # no loop iteration in between: on the wire already
