@@ -7,9 +7,9 @@ write); the loop watches the socket with ``add_reader``/``add_writer`` and calls
 
 * replies published while paho is reading (from ``on_message``) are flushed in one
   ``loop_write`` after the read, and publishes made elsewhere (tasks) in one ``call_soon``
-  flush per loop iteration (on the buffered path the first of them is written at once, so a
-  lone request does not wait an iteration); a writer is only registered when the socket
-  buffer is full;
+  flush per loop iteration (on the buffered path the first of them after a read is written
+  at once, so a lone request does not wait an iteration); a writer is only registered when
+  the socket buffer is full;
 * after a read that delivered messages, reading continues (bounded) while more are buffered, so
   a burst costs one wake-up rather than one per packet;
 * while paho connects in a worker thread (the TCP/TLS handshake blocks), socket callbacks are
@@ -107,6 +107,7 @@ class LoopBridge:
         self._in_read = False
         self._write_wanted = False
         self._flush_scheduled = False
+        self._wrote_at_once = False  # since the last read or flush (see send_publish)
         self._deferred: list[tuple[Callable[[Any], None], Any]] | None = None
         self._misc: asyncio.TimerHandle | None = None
         self._closed: asyncio.Future[None] | None = None
@@ -248,7 +249,7 @@ class LoopBridge:
             self.loop.call_soon(self._flush)
 
     def _flush(self) -> None:
-        self._flush_scheduled = False
+        self._flush_scheduled = self._wrote_at_once = False
         if self._watched is None or self._writer:
             return
         io = self._io
@@ -295,6 +296,7 @@ class LoopBridge:
         if self._watched is None:
             return
         self._in_read = True
+        self._wrote_at_once = False
         more = False  # bytes already read (buffered, or decrypted by TLS) wait: go on soon
         try:
             if self._io is not None:
@@ -388,8 +390,8 @@ class LoopBridge:
         ``properties``: MQTT 5 only, the packed property block with its length, as paho's
         ``Properties.pack()`` returns it (empty: no properties). Only on a buffered socket
         with nothing of paho's waiting, so the order of packets is kept. The packet goes out
-        at once when it is the first since the last flush, else with the next flush (the
-        next loop iteration, or the end of the read that published it).
+        at once when it is the first since the last read or flush, else with the next flush
+        (the next loop iteration, or the end of the read that published it).
         """
         io = self._io
         if io is None or self.client.want_write():
@@ -412,13 +414,15 @@ class LoopBridge:
         if queued > self.write_limit:
             self.write_full = True
         if not self._in_read and not self._flush_scheduled:
-            # The first packet published outside a read goes out at once, so that a lone
-            # request does not wait a loop iteration; those published after it in this
-            # iteration go out together in the flush scheduled here.
-            self._flush_scheduled = True
-            self.loop.call_soon(self._flush)
-            if not self._writer:  # else the socket is full: the writer callback goes on
+            if not self._wrote_at_once and not self._writer:
+                # The first packet published after a read or a flush goes out at once, with
+                # no loop iteration in between: a lone request (one in flight) does not wait
+                # for one. Those that follow it are flushed together, an iteration later.
+                self._wrote_at_once = True
                 self._write()
+            else:
+                self._flush_scheduled = True
+                self.loop.call_soon(self._flush)
         return True
 
     def _on_writable(self) -> None:

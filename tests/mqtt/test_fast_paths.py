@@ -459,5 +459,7 @@ async def test_a_lone_publish_is_written_at_once_and_a_burst_in_one_flush(
     assert bridge.buffered_bytes > 0
     await asyncio.sleep(0)
     assert bridge.buffered_bytes == 0
-    await eventually(lambda: len(got) == 3, 5)
-    assert got == [b"first", b"second", b"third"]
+    pub.publish("eager/one", b"fourth")  # the first since that flush: at once again
+    assert bridge.buffered_bytes == 0
+    await eventually(lambda: len(got) == 4, 5)
+    assert got == [b"first", b"second", b"third", b"fourth"]
