@@ -106,9 +106,16 @@ async def connections(fast_path: bool) -> AsyncIterator[Callable[..., MqttConnec
 
 
 def assert_socket(conn: MqttConnection, fast_path: bool) -> None:
-    """WebSockets run on paho's own wrapper."""
+    """The fast path runs WebSockets behind the buffered socket; else on paho's own wrapper."""
+    from nestpy_mqtt._buffered_socket import BufferedSocket
+    from nestpy_mqtt._ws_socket import WsSocket
+
     sock: Any = conn.unwrap().socket()
-    assert type(sock).__name__ == "_WebsocketWrapper"
+    if fast_path:
+        assert isinstance(sock, BufferedSocket)
+        assert isinstance(sock.sock, WsSocket)
+    else:
+        assert type(sock).__name__ == "_WebsocketWrapper"
 
 
 async def test_request_reply_many_in_flight_and_a_streamed_reply(peers: WsHarness) -> None:
