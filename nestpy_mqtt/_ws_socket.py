@@ -80,11 +80,12 @@ class WsSocket:
 
     def _reply(self, frames: bytes) -> None:
         # PONG or CLOSE: at once when no frame is half written, else after it (never inside
-        # one). What the socket does not take now goes with the next send.
+        # one). What the socket does not take now goes with the next send (PINGREQ at the
+        # latest): a PONG is late only if the kernel's send buffer was full.
         if self._wire:
             self._control += frames
             return
-        self._wire, self._body = frames, 0
+        self._wire, self._control, self._body = self._control + frames, b"", 0
         with contextlib.suppress(*_WOULD_BLOCK, OSError):
             self._write()
 
@@ -110,6 +111,8 @@ class WsSocket:
         if done <= 0:
             return 0
         self._body -= done
+        if not self._wire and self._control:  # the frame is out: the replies that waited
+            self._reply(b"")
         return done
 
     def _write(self) -> None:

@@ -166,9 +166,17 @@ async def test_many_messages_and_large_ones_arrive_whole_and_in_order(
     mqtt_version: int,
     fast_path: bool,
 ) -> None:
+    from nestpy_mqtt.message import ReceivedMessage
+
     got: list[bytes] = []
+    kinds: set[type] = set()
+
+    def on_message(message: Any) -> None:
+        got.append(message.payload)
+        kinds.add(type(message))
+
     url = ws_broker.ws_url
-    sub = connections(url, lambda m: got.append(m.payload), protocol_version=mqtt_version)
+    sub = connections(url, on_message, protocol_version=mqtt_version)
     pub = connections(url, protocol_version=mqtt_version)
     await sub.connect()
     await pub.connect()
@@ -179,6 +187,7 @@ async def test_many_messages_and_large_ones_arrive_whole_and_in_order(
         pub.publish("ws/order", payload)
     await eventually(lambda: len(got) >= len(sent), 20)
     assert got == sent
+    assert (ReceivedMessage in kinds) is fast_path  # QoS 0 PUBLISH parsed by nestpy (most)
     for conn in (sub, pub):
         assert_socket(conn, fast_path)
 
@@ -293,13 +302,10 @@ def wss_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
 
 
 async def test_wss_request_reply_and_large_messages(
-    wss_url: tuple[str, str],
-    connections: Callable[..., MqttConnection],
-    mqtt_version: int,
-    fast_path: bool,
+    wss_url: tuple[str, str], connections: Callable[..., MqttConnection], fast_path: bool
 ) -> None:
     url, ca = wss_url
-    peers = WsHarness(url, mqtt_version, fast_path, tls={"ca_certs": ca})
+    peers = WsHarness(url, 5, fast_path, tls={"ca_certs": ca})
     try:
         await peers.service(WsController)
         client = peers.client()
