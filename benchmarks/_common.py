@@ -66,6 +66,11 @@ def parse_args(
         help="connect over TLS to --port, verifying the broker's certificate with this CA",
     )
     parser.add_argument(
+        "--ws",
+        action="store_true",
+        help="MQTT over WebSocket: --port is a WebSocket listener (ws://HOST:PORT/mqtt)",
+    )
+    parser.add_argument(
         "--qos", type=int, choices=(0, 1), default=0, help="QoS of requests and events"
     )
     parser.add_argument("--workers", type=int, default=1, help="service processes (shared group)")
@@ -152,6 +157,7 @@ def service_argv(
         "--protocol",
         str(args.protocol),
         *(["--tls", args.tls] if getattr(args, "tls", None) else []),
+        *(["--ws"] if getattr(args, "ws", False) else []),
         "--qos",
         str(getattr(args, "qos", 0)),
         "--workers",

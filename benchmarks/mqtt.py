@@ -35,12 +35,12 @@ IMPL = "nestpy"
 
 
 def options(args: argparse.Namespace, *, service: bool) -> MqttOptions:
-    """Broker URL (TLS with ``--tls``), protocol and (for several service workers) the shared
-    group."""
+    """Broker URL (TLS with ``--tls``, WebSocket with ``--ws``), protocol and (for several
+    service workers) the shared group."""
     group = common.SHARED_GROUP if service and args.workers > 1 else None
-    scheme = "mqtts" if args.tls else "mqtt"
+    scheme = ("ws" if args.ws else "mqtt") + ("s" if args.tls else "")
     return MqttOptions(
-        url=f"{scheme}://{args.host}:{args.port}",
+        url=f"{scheme}://{args.host}:{args.port}" + ("/mqtt" if args.ws else ""),
         tls={"ca_certs": args.tls} if args.tls else None,
         protocol_version=args.protocol,
         shared_group=group,

@@ -15,7 +15,8 @@ speak Nest's wire format with the standard library's C JSON codec. What makes it
   so a burst costs one ``epoll_wait``;
 * one reply subscription, ``c`` requests in flight, closed loop.
 
-With ``--tls CA_FILE`` both connect with paho's own TLS (``tls_set(ca_certs=...)``).
+With ``--tls CA_FILE`` both connect with paho's own TLS (``tls_set(ca_certs=...)``); with
+``--ws`` over paho's own WebSocket transport (path ``/mqtt``).
 
 ``--loop forever`` runs the service on paho's own ``loop_forever()`` instead, for comparison.
 """
@@ -105,13 +106,20 @@ class Driver:
 
     def __init__(self, args: argparse.Namespace, client_id: str) -> None:
         protocol = mqtt.MQTTv5 if args.protocol == 5 else mqtt.MQTTv311
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id, protocol=protocol)
+        transport = "websockets" if args.ws else "tcp"
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id, protocol=protocol, transport=transport
+        )
+        if args.ws:
+            self.client.ws_set_options(path="/mqtt")
         self.delivered = 0  # bumped by on_message handlers: tells the read loop to go on
         self.acks = 0
         self.client.on_connect = self._on_ack
         self.client.on_subscribe = self._on_ack
         if args.tls:  # paho's own TLS: its SSLSocket, certificate and host name checked
             self.client.tls_set(ca_certs=args.tls)
+        if args.ws and args.io == "buffered":
+            raise SystemExit("--io buffered wraps a TCP socket: not with --ws")
         self.client.connect(args.host, args.port, keepalive=60)
         self.io: BufferedSocket | None = None
         if args.io == "buffered":

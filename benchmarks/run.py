@@ -13,7 +13,9 @@ rpc with 1 and with 64 requests in flight, and events (QoS 0); then QoS 1 rpc (6
 and events once per nestpy ``--ack-policies`` value, against raw paho at QoS 1 (run once per
 row kind and attempt; paho acknowledges after ``on_message`` returns). ``--tls`` adds the
 first three rows over TLS: the broker gets a second, TLS listener with a CA made for the run
-(``nestpy_mqtt.testing.tls``), and both drivers verify its certificate.
+(``nestpy_mqtt.testing.tls``), and both drivers verify its certificate. ``--ws`` adds them
+over WebSocket (``ws://``): the broker gets a WebSocket listener; raw paho uses its own
+WebSocket transport (with ``--paho-path``, nestpy on paho's too).
 """
 
 from __future__ import annotations
@@ -65,6 +67,13 @@ def rows(args: argparse.Namespace) -> list[Row]:
             ("rpc, 1 in flight, TLS", "rpc", 1, args.n_rpc1, tls, []),
             ("rpc, 64 in flight, TLS", "rpc", 64, args.n_rpc64, tls, []),
             ("events (QoS 0), TLS", "events", 64, args.n_events, tls, []),
+        ]
+    if args.ws:  # paho's own WebSocket transport for raw paho; the buffered path for nestpy
+        ws = ["--ws"]
+        table += [
+            ("rpc, 1 in flight, WS", "rpc", 1, args.n_rpc1, ws, []),
+            ("rpc, 64 in flight, WS", "rpc", 64, args.n_rpc64, ws, []),
+            ("events (QoS 0), WS", "events", 64, args.n_events, ws, []),
         ]
     if args.n_qos1 > 0:
         policies = [p for p in args.ack_policies.split(",") if p]
@@ -200,6 +209,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="add TLS rows: the private broker gets a TLS listener with a CA made for the run",
     )
     parser.add_argument(
+        "--ws", action="store_true", help="add WebSocket rows: the broker gets a ws listener"
+    )
+    parser.add_argument(
         "--paho-path",
         action="store_true",
         help="add nestpy with --fast-path off (paho's own socket and reader)",
@@ -218,9 +230,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise SystemExit("--tls needs the private broker: leave out --port")
         args.tls = tls.make_certificates(Path(certs.name)) / "ca.crt"
         tls_port = free_port()
+    if args.ws and args.port is not None:
+        raise SystemExit("--ws needs the private broker: leave out --port")
     if args.port is None:
         listener = tls.tls_listener(tls_port, Path(certs.name)) if tls_port else []
-        broker = MosquittoBroker(max_queued_messages=1_000_000, extra_config=listener).start()
+        broker = MosquittoBroker(
+            max_queued_messages=1_000_000, extra_config=listener, websockets=args.ws
+        ).start()
         process = getattr(broker, "_process", None)  # its CPU time goes in the results
         port, broker_pid = broker.port, (process.pid if process is not None else None)
     else:
@@ -231,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     leanest: dict[tuple[str, str], dict[str, Any]] = {}
     try:
         where = f"127.0.0.1:{port}" + (f", TLS on {tls_port}" if tls_port else "")
+        ws_port = broker.ws_port if broker is not None else None
+        where += f", WebSocket on {ws_port}" if ws_port else ""
         print(f"broker {where}; MQTT {'5' if args.protocol == 5 else '3.1.1'}")
         for attempt in range(args.repeat):
             shared: dict[tuple[str, ...], dict[str, Any]] = {}  # raw paho's QoS 1 runs
@@ -253,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         result = shared[key]
                     else:
                         to = tls_port if tls_port and "--tls" in common else port
+                        to = ws_port if ws_port and "--ws" in common else to
                         result = run_one(module, to, broker_pid, mode, c, n, extra)
                         shared[key] = result
                         row = label.rsplit(", ", 1)[0] if reuse else label  # without the policy

@@ -1,5 +1,5 @@
 """A TCP or TLS socket as paho sees it, with a read buffer and a bounded-cost write queue
-(used by ``_loop_bridge``; paho-free)."""
+(used by ``_loop_bridge``; paho-free). MQTT over WebSocket is a ``WsSocket`` under it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import ssl
 from collections import deque
 from itertools import islice
 from typing import Any
+
+from nestpy_mqtt._ws_socket import WsSocket
 
 __all__ = ["BufferedSocket"]
 
@@ -26,7 +28,9 @@ class BufferedSocket:
 
     The socket may be paho's ``ssl.SSLSocket``, after its handshake (certificate and host
     name checked by paho as always): reads then return decrypted bytes, at most one TLS record
-    each, and the queue is written in chunks of up to 64 KiB (no ``sendmsg`` on TLS).
+    each, and the queue is written in chunks of up to 64 KiB (no ``sendmsg`` on TLS). A
+    ``WsSocket`` (MQTT over WebSocket, on TCP or TLS) is written the same way, each chunk one
+    WebSocket frame, and read the same way (``tls`` is true for both: record-based sockets).
 
     ``recv`` is served from 64 KiB reads; ``send`` only queues, and ``flush`` writes the queue
     with ``sendmsg`` (writev), never joining or copying more than 64 KiB of it: a partial write
@@ -38,9 +42,9 @@ class BufferedSocket:
 
     __slots__ = ("_eof", "_error", "_in", "_pos", "out", "out_bytes", "sock", "tls")
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket | WsSocket) -> None:
         self.sock = sock
-        self.tls = isinstance(sock, ssl.SSLSocket)
+        self.tls = isinstance(sock, (ssl.SSLSocket, WsSocket))
         self._in = b""
         self._pos = 0
         self.out: deque[Chunk] = deque()
@@ -98,8 +102,8 @@ class BufferedSocket:
 
     @property
     def tls_pending(self) -> bool:
-        """TLS: whether decrypted bytes wait inside the TLS layer (no socket event for them)."""
-        return self.tls and bool(self.sock.pending())  # type: ignore[attr-defined]
+        """TLS (or WebSocket): whether bytes wait inside that layer (no socket event for them)."""
+        return self.tls and bool(self.sock.pending())  # type: ignore[union-attr]
 
     @property
     def has_output(self) -> bool:

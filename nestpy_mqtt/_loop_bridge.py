@@ -15,14 +15,17 @@ write); the loop watches the socket with ``add_reader``/``add_writer`` and calls
 * while paho connects in a worker thread (the TCP/TLS handshake blocks), socket callbacks are
   recorded and replayed on the loop thread afterwards, so the loop is never touched from
   another thread;
-* on TCP, plain or TLS, paho's socket is wrapped in a ``BufferedSocket``: paho reads each
-  packet with three ``recv`` calls and writes each packet with its own ``send``; behind the
-  wrapper, reads come from one 64 KiB ``recv`` (TLS: one record) and every packet queued
-  during a loop turn goes out in one ``sendmsg`` (TLS: 64 KiB chunks). QoS 0 PUBLISH packets
-  are split from the buffer by ``_codec`` and written by it, without paho. TLS is paho's own
-  ``SSLSocket``, wrapped after paho's handshake and certificate checks. This needs paho's
-  private members (``_paho_compat``, checked when the connection is built); without them, or
-  with WebSockets, paho's own socket is used unchanged.
+* on TCP, plain or TLS, and on WebSockets, paho's socket is wrapped in a ``BufferedSocket``:
+  paho reads each packet with three ``recv`` calls and writes each packet with its own
+  ``send``; behind the wrapper, reads come from one 64 KiB ``recv`` (TLS: one record) and
+  every packet queued during a loop turn goes out in one ``sendmsg`` (TLS: 64 KiB chunks).
+  QoS 0 PUBLISH packets are split from the buffer by ``_codec`` and written by it, without
+  paho. TLS is paho's own ``SSLSocket``, wrapped after paho's handshake and certificate
+  checks. With WebSockets, paho makes the connection and the HTTP upgrade, then the socket
+  under its wrapper goes behind a ``WsSocket`` (``_ws_frames``: deframing, and one masked
+  frame per 64 KiB chunk written, where paho frames each packet) under the ``BufferedSocket``.
+  This needs paho's private members (``_paho_compat``, checked when the connection is
+  built); without them, paho's own socket is used unchanged.
 
 The module does not import paho: it works on anything with paho's four methods.
 """
@@ -45,6 +48,7 @@ from nestpy_mqtt._fast_publish import (
     split_qos0_publish,
     split_qos0_publish_v5,
 )
+from nestpy_mqtt._ws_socket import WsSocket
 
 logger = logging.getLogger("nestpy.mqtt.connection")
 
@@ -67,6 +71,7 @@ class Internals(Protocol):
     """paho's private members the buffered path needs (``_paho_compat.PahoInternals``)."""
 
     def swap_socket(self, sock: Any, wrapper: Any) -> bool: ...
+    def websocket_socket(self, sock: Any) -> Any: ...
     def at_packet_boundary(self) -> bool: ...
     def bytes_sent(self) -> None: ...
     def bytes_received(self) -> None: ...
@@ -204,12 +209,19 @@ class LoopBridge:
         self._misc = self.loop.call_later(_MISC_INTERVAL, self._on_misc)
 
     def _wrap(self, sock: Any) -> BufferedSocket | None:
-        # Only a TCP socket, plain or TLS (handshake done), the one paho holds; never a
-        # WebSocket (paho's wrapper frames the bytes).
-        if self.internals is None or type(sock) not in _BUFFERABLE:
+        # The socket paho holds: TCP, plain or TLS (handshake done), or paho's WebSocket
+        # wrapper (HTTP upgrade done), whose TCP/TLS socket goes behind a WsSocket instead.
+        internals = self.internals
+        if internals is None:
             return None
-        io = BufferedSocket(sock)
-        return io if self.internals.swap_socket(sock, io) else None
+        inner: Any = sock
+        if type(sock) not in _BUFFERABLE:
+            raw = internals.websocket_socket(sock)
+            if raw is None:
+                return None
+            inner = WsSocket(raw)
+        io = BufferedSocket(inner)
+        return io if internals.swap_socket(sock, io) else None
 
     @property
     def buffered_bytes(self) -> int:

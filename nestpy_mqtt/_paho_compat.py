@@ -6,11 +6,15 @@ paho's keepalive clock up to date, and hands parsed messages to paho's callbacks
 is private, so ``PahoInternals.check`` looks for all of it up front; anything missing (another
 paho version) means one warning and paho's own path, never a crash or a silently wrong
 keepalive. paho 2.1 calls the receive clock ``_last_msg_in``, 2.2 ``_last_bytes_received``.
+MQTT over WebSocket also needs paho's ``_WebsocketWrapper`` internals (the socket under it, and
+its buffers, empty after the HTTP upgrade): checked for WebSocket clients only.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
+import ssl
 import struct
 import time
 from collections.abc import Callable
@@ -40,6 +44,8 @@ _RECEIVE_CLOCKS = ("_last_bytes_received", "_last_msg_in")  # paho 2.2, paho 2.1
 _MESSAGE_SLOTS = {"timestamp", "state", "dup", "mid", "_topic", "payload", "qos", "retain"}
 _warned = False
 _PROPERTY_STATE = ("packetType", "types", "names", "properties")  # what Properties() sets up
+_WS_STATE = ("connected", "_socket", "_readbuffer", "_sendbuffer", "_payload_head")
+"""What ``_WebsocketWrapper.__init__`` sets and ``websocket_socket`` reads (2.1 and 2.2 alike)."""
 
 
 class ReceivedProperties(Properties):
@@ -170,6 +176,24 @@ class PahoInternals:
         client._sock = wrapper
         return True
 
+    def websocket_socket(self, sock: Any) -> socket.socket | None:
+        """The TCP or TLS socket under paho's WebSocket wrapper ``sock``, its HTTP upgrade
+        done and nothing of a frame read or written; else None (paho keeps its wrapper).
+
+        paho reads the upgrade response a byte at a time, so no frame byte is in its buffer
+        then; at ``on_socket_open`` the CONNECT packet is still queued, not written.
+        """
+        wrapper = getattr(mqtt, "_WebsocketWrapper", None)
+        if wrapper is None or type(sock) is not wrapper:
+            return None
+        state = getattr(sock, "__dict__", {})
+        if not all(name in state for name in _WS_STATE):
+            return None
+        if not sock.connected or sock._readbuffer or sock._sendbuffer or sock._payload_head:
+            return None
+        inner = sock._socket
+        return inner if type(inner) in (socket.socket, ssl.SSLSocket) else None
+
     def at_packet_boundary(self) -> bool:
         """Whether paho holds no part of an incoming packet (so the next byte starts one)."""
         in_packet = getattr(self.client, "_in_packet", None)
@@ -254,10 +278,21 @@ def _missing(client: mqtt.Client) -> str | None:
         return "Client._on_message_filtered._root._children"
     if not callable(getattr(c, "_handle_on_message", None)) or not hasattr(c, "_on_message"):
         return "Client._handle_on_message"
+    if getattr(c, "_transport", None) == "websockets" and (problem := _missing_websocket()):
+        return problem
     slots = set(getattr(mqtt.MQTTMessage, "__slots__", ()))
     if not slots >= _MESSAGE_SLOTS:
         return f"MQTTMessage slots {sorted(_MESSAGE_SLOTS - slots)}"
     return ReceivedProperties.prepare()
+
+
+def _missing_websocket() -> str | None:
+    # The wrapper exists only once the HTTP upgrade is done: read what its __init__ sets.
+    init = getattr(getattr(mqtt, "_WebsocketWrapper", None), "__init__", None)
+    names = set(getattr(getattr(init, "__code__", None), "co_names", ()))
+    if missing := [name for name in _WS_STATE if name not in names]:
+        return f"_WebsocketWrapper {missing}"
+    return None
 
 
 def _paho_version() -> str:

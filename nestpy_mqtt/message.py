@@ -4,8 +4,8 @@ with paho's ``MQTTMessage``.
 The connection, server and client read a received message only through ``MqttMessage``:
 ``topic`` (str; raises ``UnicodeDecodeError`` when the topic is not UTF-8, as paho's does),
 ``payload``, ``qos``, ``retain``, ``dup``, ``mid`` and ``properties`` (paho ``Properties`` with
-MQTT 5, else None). Messages paho parses (QoS 1/2, topic aliases, ``fast_path=False``, TLS
-over WebSockets...) stay paho's ``MQTTMessage``; the fast path builds a ``ReceivedMessage``.
+MQTT 5, else None). Messages paho parses (QoS 1/2, topic aliases, ``fast_path=False``...)
+stay paho's ``MQTTMessage``; the fast path builds a ``ReceivedMessage``.
 Both keep the topic's bytes in ``_topic`` (see ``_paho_compat.raw_topic``).
 """
 

@@ -149,9 +149,9 @@ class MqttOptions(BaseSettings):
     """Bytes waiting to be written to the socket above which ``emit()`` and ``send()`` wait
     until half of it has drained (backpressure on a slow link); 0 = unbounded. Default 4 MiB."""
     fast_path: bool = True
-    """nestpy's buffered socket and QoS 0 PUBLISH reader/writer under paho (TCP and TLS, MQTT 5
-    properties included; not WebSockets). Off, or when the installed paho lacks what it needs
-    (one warning), paho's own path is used."""
+    """nestpy's buffered socket and QoS 0 PUBLISH reader/writer under paho (TCP, TLS and
+    WebSockets, MQTT 5 properties included). Off, or when the installed paho lacks what it
+    needs (one warning), paho's own path is used."""
     ws_path: str | None = None
     """WebSocket path; default: the URL's path, else ``/mqtt``."""
     ws_headers: dict[str, SecretStr] | None = None

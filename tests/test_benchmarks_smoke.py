@@ -87,6 +87,21 @@ def test_driver_prints_one_json_line(
     assert "client_cpu_us" in result
 
 
+@pytest.mark.parametrize(
+    ("module", "impl"), [("benchmarks.mqtt", "nestpy"), ("benchmarks.raw_paho", "raw-paho")]
+)
+def test_drivers_run_over_websockets(module: str, impl: str) -> None:
+    try:
+        made = MosquittoBroker(websockets=True)
+    except MosquittoNotFoundError as exc:
+        pytest.skip(str(exc))
+    with made as broker:
+        port = str(broker.ws_port)
+        lines = run(module, "--port", port, "--ws", "--mode", "rpc", "--n", "50", "--c", "8")
+    (result,) = json_lines(lines)
+    check_result(result, impl, "rpc", 50, 8)
+
+
 def test_run_prints_the_ratio_table(broker: MosquittoBroker, tmp_path: Path) -> None:
     saved = tmp_path / "runs.json"
     sizes = ["--n-rpc1", "20", "--n-rpc64", "50", "--n-events", "50", "--n-qos1", "50"]

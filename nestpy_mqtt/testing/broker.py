@@ -9,7 +9,8 @@ Example::
 
 Extra configuration lines (TLS listeners, plugins, bridges...) go in ``extra_config``; ``{dir}``
 in a line stands for ``broker.directory``, where files they need can be written before
-``start()``. ``users=`` and ``acl=`` write a password file and an ACL file.
+``start()``. ``users=`` and ``acl=`` write a password file and an ACL file. ``websockets=True``
+adds an MQTT-over-WebSocket listener (``broker.ws_url``) next to the TCP one.
 """
 
 from __future__ import annotations
@@ -88,9 +89,13 @@ class MosquittoBroker:
         acl: str | None = None,
         startup_timeout: float = 10.0,
         binary: str | None = None,
+        websockets: bool = False,
     ) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port(self.host)
+        self.ws_port = free_port(self.host) if websockets else None
+        """The WebSocket listener's port (``websockets=True``), kept across restarts. Mosquitto
+        2.0 binds it on every interface: its WebSocket listeners take no address."""
         self.persistence = persistence
         self.extra_config = list(extra_config)
         self.max_queued_messages = max_queued_messages
@@ -110,6 +115,17 @@ class MosquittoBroker:
     def url(self) -> str:
         """``mqtt://127.0.0.1:<port>``."""
         return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """``ws://127.0.0.1:<ws_port>/mqtt``; needs ``websockets=True``."""
+        if self.ws_port is None:
+            msg = (
+                "This broker has no WebSocket listener: build it with "
+                "MosquittoBroker(websockets=True)."
+            )
+            raise RuntimeError(msg)
+        return f"ws://{self.host}:{self.ws_port}/mqtt"
 
     @property
     def is_running(self) -> bool:
@@ -139,6 +155,10 @@ class MosquittoBroker:
             "log_type notice",
             f"persistence {'true' if self.persistence else 'false'}",
         ]
+        if self.ws_port is not None:
+            # A listener of its own: Mosquitto 2.0.11 cannot start with a WebSocket listener
+            # alone, and its WebSocket listeners bind every interface (no address allowed).
+            lines += [f"listener {self.ws_port}", "protocol websockets"]
         if self.persistence:
             persist_dir = self.directory / "data"
             persist_dir.mkdir(exist_ok=True)
@@ -179,8 +199,11 @@ class MosquittoBroker:
                 self._process = None
                 raise RuntimeError(msg)
             try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return self
+                for port in (self.port, self.ws_port):
+                    if port is not None:
+                        with socket.create_connection((self.host, port), timeout=0.2):
+                            pass
+                return self
             except OSError:
                 if time.monotonic() > deadline:
                     self.kill()

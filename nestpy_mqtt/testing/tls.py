@@ -2,7 +2,8 @@
 
 ``make_certificates(directory)`` writes a CA, a server certificate for 127.0.0.1 and a client
 certificate (CN=alice) with ``openssl``; ``tls_listener(port, directory)`` is the Mosquitto
-configuration of a TLS listener using them (``MosquittoBroker(extra_config=...)``).
+configuration of a TLS listener using them (``MosquittoBroker(extra_config=...)``), MQTT or
+MQTT over WebSocket (``wss://``).
 """
 
 from __future__ import annotations
@@ -42,10 +43,22 @@ def make_certificates(directory: Path) -> Path:
     return directory
 
 
-def tls_listener(port: int, certs: Path, *, mutual: bool = False) -> list[str]:
-    """Mosquitto configuration lines for a TLS listener on 127.0.0.1:``port``."""
+def tls_listener(
+    port: int, certs: Path, *, mutual: bool = False, websockets: bool = False
+) -> list[str]:
+    """Mosquitto configuration lines for a TLS listener on 127.0.0.1:``port``.
+
+    ``websockets``: MQTT over secure WebSocket (``wss://127.0.0.1:<port>/mqtt``); Mosquitto 2.0
+    binds it on every interface (its WebSocket listeners take no address) and needs a plain
+    listener besides it, as ``MosquittoBroker`` always has.
+    """
+    listener = (
+        [f"listener {port}", "protocol websockets"]
+        if websockets
+        else [f"listener {port} 127.0.0.1"]
+    )
     config = [
-        f"listener {port} 127.0.0.1",
+        *listener,
         f"cafile {certs / 'ca.crt'}",
         f"certfile {certs / 'server.crt'}",
         f"keyfile {certs / 'server.key'}",
