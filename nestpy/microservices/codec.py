@@ -145,10 +145,39 @@ class IncomingRequest:
     raw: bytes | None = None
 
 
+_scan_once = json.JSONDecoder().scan_once  # the C scanner behind json.loads
+_RAW_TYPES = (bytes, bytearray)
+_NOT_PLAIN_UTF8_START = b" \t\n\r\x00\xef\xfe\xff"  # JSON whitespace; BOMs, UTF-16/32 starts
+
+
+def decode_json(payload: bytes | bytearray) -> Any:
+    """``json.loads(payload)``: the same value or the same exception, about twice as fast.
+
+    A payload ``json.detect_encoding`` surely takes for UTF-8 (it starts with neither a BOM nor
+    a NUL, and its second byte is not NUL) is decoded as ``json.loads`` decodes it
+    (``surrogatepass``) and scanned from its first character; anything else (leading or
+    trailing whitespace, other encodings, other types) goes to ``json.loads`` itself.
+    """
+    if (
+        type(payload) in _RAW_TYPES
+        and payload
+        and payload[0] not in _NOT_PLAIN_UTF8_START
+        and (len(payload) < 2 or payload[1])
+    ):
+        text = payload.decode("utf-8", "surrogatepass")  # as json.loads, errors included
+        try:
+            value, end = _scan_once(text, 0)
+        except StopIteration:  # no JSON value at the start: json.loads says how
+            return json.loads(payload)
+        if end == len(text):
+            return value
+    return json.loads(payload)
+
+
 def parse_payload(payload: bytes | bytearray) -> Any:
     """Parse a payload as JSON, falling back to its text as Nest's ``parseMessage`` does."""
     try:
-        return json.loads(payload)
+        return decode_json(payload)
     except ValueError:
         return payload.decode("utf-8", errors="replace")
 
@@ -196,7 +225,7 @@ def decode_request(
     if request_id is not None:
         return _decode_marked_request(payload, channel, request_id)
     try:
-        value = json.loads(payload)
+        value = decode_json(payload)
     except UnicodeDecodeError:
         value = _not_utf8(payload)
     except ValueError:
@@ -280,7 +309,7 @@ def decode_response(
     when given) and dropped instead of crashing the client.
     """
     try:
-        value = json.loads(payload)
+        value = decode_json(payload)
     except (ValueError, RecursionError):
         logger.warning(
             "Dropped a reply%s that is not JSON (or nested too deeply): %r",
