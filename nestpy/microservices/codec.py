@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -145,7 +145,9 @@ class IncomingRequest:
     raw: bytes | None = None
 
 
-_scan_once = json.JSONDecoder().scan_once  # the C scanner behind json.loads
+# The C scanner behind json.loads: (value, end) of the JSON value at an index.
+_decoder: Any = json.JSONDecoder()  # typeshed does not declare scan_once
+_scan_once: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once
 _RAW_TYPES = (bytes, bytearray)
 _NOT_PLAIN_UTF8_START = b" \t\n\r\x00\xef\xfe\xff"  # JSON whitespace; BOMs, UTF-16/32 starts
 
