@@ -66,15 +66,46 @@ def _finite_key(key: Any) -> Any:
     return key
 
 
+_make_c_encoder: Any = getattr(json.encoder, "c_make_encoder", None)  # None without the C part
+_encode_str = json.encoder.encode_basestring
+_FLAT: Any = None
+"""``_encoder``'s C encoder without the circular-reference check: for a fresh dict of scalars."""
+if _make_c_encoder is not None:
+    _FLAT = _make_c_encoder(None, _to_jsonable, _encode_str, None, ":", ",", False, False, False)
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _encode(value: Any) -> str:
+    """``_encoder.encode(value)``, without the Python layers it goes through to its C encoder
+    (the C encoder is made here as ``iterencode`` makes it: fresh markers for each call)."""
+    if _make_c_encoder is None or isinstance(value, str):
+        return _encoder.encode(value)
+    encode = _make_c_encoder({}, _to_jsonable, _encode_str, None, ":", ",", False, False, False)
+    return "".join(encode(value, 0))
+
+
 def encode_json(value: Any) -> str:
     """``JSON.stringify(value)``: no spaces, non-ASCII as is, NaN and ±Infinity as ``null``."""
     try:
-        return _encoder.encode(value)
+        return _encode(value)
     except ValueError as exc:
         # Python would write NaN/Infinity, which is not JSON: Nest could not parse the packet.
         if not str(exc).startswith(_NON_FINITE):
             raise
         return _encoder.encode(_finite(value))
+
+
+def _encode_flat(packet: dict[str, Any]) -> str:
+    """``encode_json(packet)`` for a dict just built whose values are all scalars (no cycle
+    can exist, so no check for one)."""
+    if _FLAT is None:
+        return encode_json(packet)
+    try:
+        return "".join(_FLAT(packet, 0))
+    except ValueError as exc:
+        if not str(exc).startswith(_NON_FINITE):
+            raise
+        return _encoder.encode(_finite(packet))
 
 
 def _surrogate(match: re.Match[str]) -> str:
@@ -126,6 +157,8 @@ def encode_response(
     if is_disposed:
         packet["isDisposed"] = True
     packet["id"] = request_id
+    if type(response) in _SCALARS and err is MISSING and type(request_id) in _SCALARS:
+        return _to_bytes(_encode_flat(packet))  # a handler's plain value: the common reply
     return _to_bytes(encode_json(packet))
 
 
