@@ -128,7 +128,5 @@ _json_values = st.recursive(
 def test_any_json_value_is_written_as_before(value: Any) -> None:
     assert encode_json(value) == _reference(value)
     reply = encode_response("i", response=value, is_disposed=True)
-    assert reply == codec._to_bytes(
-        _reference({"response": value, "isDisposed": True, "id": "i"})
-    )
+    assert reply == codec._to_bytes(_reference({"response": value, "isDisposed": True, "id": "i"}))
     assert json.loads(reply)["id"] == "i"
