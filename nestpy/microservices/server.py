@@ -458,7 +458,8 @@ class Server(ABC):
                 handler.call_inline(_data(handler, packet), ctx)
             except Exception as exc:
                 event_failed(handler, packet, exc)
-            finish(done)
+            if done is not None:
+                finish(done)
             return
         spawned = [h for h in handlers if not h.is_inline]
         part = split_done(done, len(spawned))
