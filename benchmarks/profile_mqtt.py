@@ -56,7 +56,7 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     ),
     (
         "payload validation (pydantic)",
-        ("_PayloadParam", "validate_python", "fill_arguments", "(pydantic"),
+        ("_PayloadParam", "validate_python", "fill_arguments", "inline_call.<locals>", "(pydantic"),
     ),
     ("handler (user code)", ("BenchController.", "EventStats.", "serve.<locals>.on_message")),
     (

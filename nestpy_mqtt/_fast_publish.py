@@ -50,10 +50,17 @@ def split_qos0_publish(buf: bytes, pos: int, mqtt5: bool) -> tuple[bytes, bytes,
     or an MQTT 5 topic alias), MQTT 5 properties, or a malformed header: ``decode_publish``
     (or paho) reads those. The receive hot path; equal to ``decode_publish`` where it answers.
     """
-    bounds = _qos0_publish_bounds(buf, pos)
-    if bounds is None:
-        return None
-    i, end = bounds
+    i = pos + 1
+    if i < len(buf) and buf[i] < 0x80 and buf[pos] & 0xF6 == 0x30:  # under 128 bytes: inline
+        i += 1
+        end = i + buf[i - 1]
+        if end > len(buf):
+            return None
+    else:
+        bounds = _qos0_publish_bounds(buf, pos)
+        if bounds is None:
+            return None
+        i, end = bounds
     if end - i < 2:
         return None
     topic_end = i + 2 + ((buf[i] << 8) | buf[i + 1])
@@ -84,10 +91,17 @@ def split_qos0_publish_v5(
     indicator other than 0/1, a subscription identifier of 0, a string holding U+0000 or
     U+FEFF, or malformed properties.
     """
-    bounds = _qos0_publish_bounds(buf, pos)
-    if bounds is None:
-        return None
-    i, end = bounds
+    i = pos + 1
+    if i < len(buf) and buf[i] < 0x80 and buf[pos] & 0xF6 == 0x30:  # under 128 bytes: inline
+        i += 1
+        end = i + buf[i - 1]
+        if end > len(buf):
+            return None
+    else:
+        bounds = _qos0_publish_bounds(buf, pos)
+        if bounds is None:
+            return None
+        i, end = bounds
     if end - i < 3:
         return None
     topic_end = i + 2 + ((buf[i] << 8) | buf[i + 1])

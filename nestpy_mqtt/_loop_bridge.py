@@ -343,21 +343,31 @@ class LoopBridge:
         # Every packet in the buffer, refilled while bytes keep arriving (bounded). QoS 0
         # PUBLISH packets are parsed here when on_publish is set; paho reads the others.
         client = self.client
+        internals: Any = self.internals
         take = self._take_publish if self.on_publish is not None else None
         packets = 0
+        # Whether paho is known to hold no part of a packet: only its own reads change that,
+        # so it is asked again after each of them, not for every packet taken here.
+        boundary = False
         for _ in range(_MAX_READS_PER_WAKEUP):
-            if not io.has_input:
+            if io._pos >= len(io._in):
                 if not io.fill():
                     return  # nothing more for now
                 # paho's keepalive gives up when no bytes came for a while; the PUBLISH
                 # packets read here never reach paho's bookkeeping, so keep it up to date.
-                self.internals.bytes_received()  # type: ignore[union-attr]
-                if not io.has_input:  # end of stream or an error: paho finds out and closes
+                internals.bytes_received()
+                if io._pos >= len(io._in):  # end of stream or an error: paho finds out
                     client.loop_read()
                     return
-            while io.has_input:
-                if take is None or not take(io):
+            while io._pos < len(io._in):
+                if not (
+                    take is not None
+                    and io._in[io._pos] & 0xF6 == 0x30  # a QoS 0 PUBLISH (any DUP, RETAIN)
+                    and (boundary or (boundary := internals.at_packet_boundary()))
+                    and take(io)
+                ):
                     client.loop_read()
+                    boundary = False
                     if self._io is not io:
                         return  # closed
                 packets += 1
@@ -365,18 +375,14 @@ class LoopBridge:
                     return
 
     def _take_publish(self, io: BufferedSocket) -> bool:
-        """Deliver a whole QoS 0 PUBLISH at the buffer's head to ``on_publish``; else False.
+        """Deliver the whole QoS 0 PUBLISH at the buffer's head to ``on_publish``; else False.
 
-        Only at a packet boundary (paho holds no part of a packet), and only for packets paho
-        would deliver as they are: MQTT 5 ones with a topic alias or properties paho refuses
-        go to paho. A failure to deliver one message is logged; the packets behind it are
-        still read.
+        The caller has checked that paho is at a packet boundary (holds no part of a packet)
+        and that a QoS 0 PUBLISH starts there. Only packets paho would deliver as they are:
+        MQTT 5 ones with a topic alias or properties paho refuses go to paho. A failure to
+        deliver one message is logged; the packets behind it are still read.
         """
         buf, pos = io._in, io._pos
-        if buf[pos] & 0xF6 != 0x30:  # not a PUBLISH with QoS 0 (DUP and RETAIN may be set)
-            return False
-        if not self.internals.at_packet_boundary():  # type: ignore[union-attr]
-            return False
         properties: tuple[tuple[int, Any], ...] = ()
         if self.mqtt5:
             parsed5 = split_qos0_publish_v5(buf, pos)

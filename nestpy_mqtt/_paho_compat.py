@@ -228,15 +228,15 @@ class PahoInternals:
         def deliver(
             topic: bytes, payload: bytes, first: int, pairs: tuple[tuple[int, Any], ...]
         ) -> None:
-            props = properties(pairs) if properties is not None else None
             if filtered or client._on_message is not on_message:
+                props = properties(pairs) if properties is not None else None
                 dispatch(_paho_message(topic, payload, first, props))
             else:
-                on_message(
-                    client,
-                    None,
-                    ReceivedMessage(topic, payload, bool(first & 1), bool(first & 8), props),
+                # MQTT 5 properties are made when first read: most handlers never do.
+                message = ReceivedMessage(
+                    topic, payload, bool(first & 1), bool(first & 8), None, properties, pairs
                 )
+                on_message(client, None, message)
 
         return deliver
 

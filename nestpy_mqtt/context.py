@@ -100,7 +100,7 @@ class MqttContext(BaseRpcContext):
     __slots__ = ("_ack", "_packet")
 
     def __init__(self, topic: str, message: MqttMessage, ack: PendingAck | None = None) -> None:
-        super().__init__(topic, message)
+        self.args = (topic, message)  # BaseRpcContext's, set here: one per message
         self._packet: MqttPacket | None = None
         self._ack = ack
 

@@ -11,7 +11,8 @@ Both keep the topic's bytes in ``_topic`` (see ``_paho_compat.raw_topic``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from paho.mqtt.properties import Properties
@@ -58,7 +59,7 @@ class ReceivedMessage:
     when they are not UTF-8), ``properties`` is paho's ``Properties`` with MQTT 5, else None.
     """
 
-    __slots__ = ("_topic", "dup", "payload", "properties", "retain")
+    __slots__ = ("_make", "_pairs", "_properties", "_topic", "dup", "payload", "retain")
 
     qos = 0
     mid = 0
@@ -70,12 +71,32 @@ class ReceivedMessage:
         retain: bool = False,
         dup: bool = False,
         properties: Properties | None = None,
+        make_properties: Callable[[Any], Properties] | None = None,
+        pairs: Any = None,
     ) -> None:
+        """``make_properties(pairs)``: the MQTT 5 properties, made when first read (most
+        handlers never read them); otherwise ``properties`` as they are."""
         self._topic = topic
         self.payload = payload
         self.retain = retain
         self.dup = dup
-        self.properties = properties
+        self._properties = properties
+        self._make = make_properties
+        self._pairs = pairs
+
+    @property
+    def properties(self) -> Properties | None:
+        """MQTT 5 properties (paho ``Properties``), else None."""
+        make = self._make
+        if make is not None:
+            self._properties = make(self._pairs)
+            self._make = None
+        return self._properties
+
+    @properties.setter
+    def properties(self, value: Properties | None) -> None:
+        self._make = None
+        self._properties = value
 
     @property
     def topic(self) -> str:

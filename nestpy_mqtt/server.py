@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("nestpy.mqtt.server")
 
+_MAX_CACHED_REPLIES = 1024
 NOT_INITIALIZED = 'Not initialized. Please call the "listen" method before accessing the server.'
 """Nest's message, with nestpy's method name (Nest adds ``"/"startAllMicroservices"``)."""
 
@@ -79,6 +80,8 @@ class ServerMqtt(Server):
             self.options.protocol_version, self.options.user_properties
         )
         self._requests = itertools.count(1)
+        self._replies: dict[str, Callable[[bytes], None]] = {}
+        """QoS 0 repliers by topic (``_reply_to``), made once per topic (bounded)."""
         self._connection = MqttConnection(
             self.options, on_message=self._on_message, name="server", manual_ack=True
         )
@@ -101,7 +104,7 @@ class ServerMqtt(Server):
 
     def match_route(self, route: str) -> str | None:
         """An exact key wins, else the first wildcard or ``$share`` key that matches (Nest)."""
-        if route in self.handlers:
+        if route in self._entries:
             return route
         return self._matcher.match(route)
 
@@ -151,8 +154,7 @@ class ServerMqtt(Server):
             raise ValueError(msg) from None
 
     def _on_message(self, message: MqttMessage) -> None:
-        acks = self._connection.acks
-        if message.qos and acks is not None:
+        if message.qos and (acks := self._connection.acks) is not None:
             ack = acks.receive(message.mid, message.qos)
             try:
                 self._on_acked_message(message, ack)
@@ -178,7 +180,7 @@ class ServerMqtt(Server):
                 )
             return
         self.handle_packet(
-            topic, message.payload, MqttContext(topic, message), self._reply_to(topic, qos)
+            topic, message.payload, MqttContext(topic, message), self._reply_for(topic, qos)
         )
 
     def _on_acked_message(self, message: MqttMessage, ack: PendingAck) -> None:
@@ -199,7 +201,7 @@ class ServerMqtt(Server):
             if expiry is not None:
                 expires_in = float(expiry)
         qos = self._reply_qos.get(key, 0) if key is not None else 0
-        reply, request_id = self._reply_to(topic, qos), None
+        reply, request_id = self._reply_for(topic, qos), None
         if self._response_topics:
             replier = self._replier(topic, message, qos)
             if replier is None:
@@ -225,7 +227,7 @@ class ServerMqtt(Server):
         props = getattr(message, "properties", None)
         response_topic = getattr(props, "ResponseTopic", None) if props is not None else None
         if response_topic is None:
-            return self._reply_to(topic, qos), None
+            return self._reply_for(topic, qos), None
         if not _is_topic_name(response_topic):
             logger.warning(
                 "Dropped a message on %r: its Response Topic %r is not a topic name "
@@ -254,14 +256,26 @@ class ServerMqtt(Server):
 
         return done
 
+    def _reply_for(self, topic: str, qos: int) -> Callable[[bytes], None]:
+        """``_reply_to(topic, qos)``; for QoS 0 made once per topic (1,024 topics kept at most)."""
+        if qos:
+            return self._reply_to(topic, qos)
+        reply = self._replies.get(topic)
+        if reply is None:
+            if len(self._replies) >= _MAX_CACHED_REPLIES:
+                self._replies.clear()
+            reply = self._replies[topic] = self._reply_to(topic)
+        return reply
+
     def _reply_to(self, topic: str, qos: int = 0) -> Callable[[bytes], None]:
-        publish = self._connection.publish
+        # Made once per topic for QoS 0 (``_replies``): what it calls is looked up per reply.
+        connection = self._connection
         reply_to = reply_topic(topic)
         if qos:
 
             def reply_qos(payload: bytes) -> None:
                 try:
-                    sent = publish(reply_to, payload, qos)
+                    sent = connection.publish(reply_to, payload, qos)
                 except MqttPublishError as exc:
                     logger.warning("A reply was lost: %s", exc)
                     return
@@ -271,11 +285,10 @@ class ServerMqtt(Server):
             return reply_qos
 
         if self._serializer is not None:
-            encode = self._serialized
 
             def reply_serialized(payload: bytes) -> None:
                 try:
-                    publish(reply_to, encode(payload, reply_to), qos)
+                    connection.publish(reply_to, self._serialized(payload, reply_to), qos)
                 except MqttPublishError as exc:
                     logger.warning("A reply was lost: %s", exc)
 
@@ -285,7 +298,7 @@ class ServerMqtt(Server):
             # A reply ready while the link is down is lost (QoS 0 is not queued): say so once,
             # instead of failing the handler's task and replying again with an error.
             try:
-                publish(reply_to, payload)
+                connection.publish(reply_to, payload)
             except MqttPublishError as exc:
                 logger.warning("A reply was lost: %s", exc)
 

@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -66,15 +66,46 @@ def _finite_key(key: Any) -> Any:
     return key
 
 
+_make_c_encoder: Any = getattr(json.encoder, "c_make_encoder", None)  # None without the C part
+_encode_str = json.encoder.encode_basestring
+_FLAT: Any = None
+"""``_encoder``'s C encoder without the circular-reference check: for a fresh dict of scalars."""
+if _make_c_encoder is not None:
+    _FLAT = _make_c_encoder(None, _to_jsonable, _encode_str, None, ":", ",", False, False, False)
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _encode(value: Any) -> str:
+    """``_encoder.encode(value)``, without the Python layers it goes through to its C encoder
+    (the C encoder is made here as ``iterencode`` makes it: fresh markers for each call)."""
+    if _make_c_encoder is None or isinstance(value, str):
+        return _encoder.encode(value)
+    encode = _make_c_encoder({}, _to_jsonable, _encode_str, None, ":", ",", False, False, False)
+    return "".join(encode(value, 0))
+
+
 def encode_json(value: Any) -> str:
     """``JSON.stringify(value)``: no spaces, non-ASCII as is, NaN and ±Infinity as ``null``."""
     try:
-        return _encoder.encode(value)
+        return _encode(value)
     except ValueError as exc:
         # Python would write NaN/Infinity, which is not JSON: Nest could not parse the packet.
         if not str(exc).startswith(_NON_FINITE):
             raise
         return _encoder.encode(_finite(value))
+
+
+def _encode_flat(packet: dict[str, Any]) -> str:
+    """``encode_json(packet)`` for a dict just built whose values are all scalars (no cycle
+    can exist, so no check for one)."""
+    if _FLAT is None:
+        return encode_json(packet)
+    try:
+        return "".join(_FLAT(packet, 0))
+    except ValueError as exc:
+        if not str(exc).startswith(_NON_FINITE):
+            raise
+        return _encoder.encode(_finite(packet))
 
 
 def _surrogate(match: re.Match[str]) -> str:
@@ -126,6 +157,8 @@ def encode_response(
     if is_disposed:
         packet["isDisposed"] = True
     packet["id"] = request_id
+    if type(response) in _SCALARS and err is MISSING and type(request_id) in _SCALARS:
+        return _to_bytes(_encode_flat(packet))  # a handler's plain value: the common reply
     return _to_bytes(encode_json(packet))
 
 
@@ -145,10 +178,41 @@ class IncomingRequest:
     raw: bytes | None = None
 
 
+# The C scanner behind json.loads: (value, end) of the JSON value at an index.
+_decoder: Any = json.JSONDecoder()  # typeshed does not declare scan_once
+_scan_once: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once
+_RAW_TYPES = (bytes, bytearray)
+_NOT_PLAIN_UTF8_START = b" \t\n\r\x00\xef\xfe\xff"  # JSON whitespace; BOMs, UTF-16/32 starts
+
+
+def decode_json(payload: bytes | bytearray) -> Any:
+    """``json.loads(payload)``: the same value or the same exception, about twice as fast.
+
+    A payload ``json.detect_encoding`` surely takes for UTF-8 (it starts with neither a BOM nor
+    a NUL, and its second byte is not NUL) is decoded as ``json.loads`` decodes it
+    (``surrogatepass``) and scanned from its first character; anything else (leading or
+    trailing whitespace, other encodings, other types) goes to ``json.loads`` itself.
+    """
+    if (
+        type(payload) in _RAW_TYPES
+        and payload
+        and payload[0] not in _NOT_PLAIN_UTF8_START
+        and (len(payload) < 2 or payload[1])
+    ):
+        text = payload.decode("utf-8", "surrogatepass")  # as json.loads, errors included
+        try:
+            value, end = _scan_once(text, 0)
+        except StopIteration:  # no JSON value at the start: json.loads says how
+            return json.loads(payload)
+        if end == len(text):
+            return value
+    return json.loads(payload)
+
+
 def parse_payload(payload: bytes | bytearray) -> Any:
     """Parse a payload as JSON, falling back to its text as Nest's ``parseMessage`` does."""
     try:
-        return json.loads(payload)
+        return decode_json(payload)
     except ValueError:
         return payload.decode("utf-8", errors="replace")
 
@@ -196,7 +260,7 @@ def decode_request(
     if request_id is not None:
         return _decode_marked_request(payload, channel, request_id)
     try:
-        value = json.loads(payload)
+        value = decode_json(payload)
     except UnicodeDecodeError:
         value = _not_utf8(payload)
     except ValueError:
@@ -280,7 +344,7 @@ def decode_response(
     when given) and dropped instead of crashing the client.
     """
     try:
-        value = json.loads(payload)
+        value = decode_json(payload)
     except (ValueError, RecursionError):
         logger.warning(
             "Dropped a reply%s that is not JSON (or nested too deeply): %r",

@@ -12,6 +12,7 @@ from nestpy.microservices.enhancers import Pipeline
 from nestpy.microservices.handler_params import (
     build_argument_plan,
     fill_arguments,
+    inline_call,
     wants_raw_bytes,
 )
 
@@ -42,6 +43,7 @@ class MessageHandler:
 
     __slots__ = (
         "_bound",
+        "_inline",
         "_kind",
         "_name",
         "_plan",
@@ -83,6 +85,7 @@ class MessageHandler:
         self._bound = method
         controller_scoped = scope is not None and scope.controller_scoped
         self._plan = build_argument_plan(method, skip_self=controller_scoped)
+        self._inline = inline_call(method, self._plan)
         self.envelope = self.extras.get("envelope", True) is not False
         """False: the handler takes whole payloads, not the ``data`` of Nest's envelope."""
         self.wants_bytes = not self.envelope and wants_raw_bytes(self._plan)
@@ -99,7 +102,7 @@ class MessageHandler:
 
     def call_inline(self, data: Any, context: BaseRpcContext) -> Any:
         """Call a static ``def`` handler synchronously; exceptions propagate."""
-        return self._bound(*fill_arguments(self._plan, data, context))
+        return self._inline(data, context)
 
     async def invoke(self, data: Any, context: BaseRpcContext, pattern: Any = None) -> Any:
         """Call the handler for one message, through its guards, interceptors, pipes, filters.

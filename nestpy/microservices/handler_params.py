@@ -6,10 +6,11 @@ import inspect
 import json
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import SchemaValidator
 
 from nestpy.microservices.context import BaseRpcContext
 from nestpy.microservices.decorators import Ctx, Path, Payload, pattern_metadata
@@ -17,7 +18,7 @@ from nestpy.microservices.exceptions import RpcException
 from nestpy.microservices.param_decorators import ParamMarker
 from nestpy.microservices.pipes import VALIDATION_FAILED, ArgumentMetadata
 
-__all__ = ["VALIDATION_FAILED", "build_argument_plan", "fill_arguments"]
+__all__ = ["VALIDATION_FAILED", "build_argument_plan", "fill_arguments", "inline_call"]
 
 
 _PAYLOAD = ArgumentMetadata("payload")
@@ -29,6 +30,11 @@ class _PayloadParam:
     adapter: TypeAdapter[Any] | None
     pipes: tuple[Any, ...] = ()
     metadata: ArgumentMetadata = _PAYLOAD
+    check: Callable[[Any], Any] | None = field(init=False, repr=False, compare=False)
+    """``adapter.validate_python`` (or the validator it calls); None: no validation."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "check", None if self.adapter is None else _checker(self.adapter))
 
     def raw(self, data: Any) -> Any:
         if self.key is not None:
@@ -36,18 +42,30 @@ class _PayloadParam:
         return data
 
     def validate(self, value: Any) -> Any:
-        if self.adapter is None:
+        check = self.check
+        if check is None:
             return value
         try:
-            return self.adapter.validate_python(value)
+            return check(value)
         except ValidationError as exc:
-            details = json.loads(exc.json(include_url=False, include_context=False))
-            raise RpcException(
-                {"status": "error", "message": VALIDATION_FAILED, "errors": details}
-            ) from exc
+            raise _validation_failed(exc) from exc
 
     def value(self, data: Any, context: Any = None) -> Any:
         return self.validate(self.raw(data))
+
+
+def _checker(adapter: TypeAdapter[Any]) -> Callable[[Any], Any]:
+    """``adapter.validate_python``; its built validator's own method when it has one (that is
+    all ``validate_python`` calls with no options, at half the cost)."""
+    validator = getattr(adapter, "validator", None)
+    if type(validator) is SchemaValidator:  # not a deferred build, nor a plugin's wrapper
+        return validator.validate_python
+    return adapter.validate_python
+
+
+def _validation_failed(exc: ValidationError) -> RpcException:
+    details = json.loads(exc.json(include_url=False, include_context=False))
+    return RpcException({"status": "error", "message": VALIDATION_FAILED, "errors": details})
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,3 +199,37 @@ def needs_pipeline(plan: list[Any]) -> bool:
 def fill_arguments(plan: list[Any], data: Any, context: BaseRpcContext) -> list[Any]:
     """The arguments for one call, following ``plan`` (no pipes, no custom parameters)."""
     return [context if p is _CONTEXT else p.value(data, context) for p in plan]
+
+
+def inline_call(
+    method: Callable[..., Any], plan: list[Any]
+) -> Callable[[Any, BaseRpcContext], Any]:
+    """``method(*fill_arguments(plan, data, context))`` as a function of (data, context); the
+    usual plans (the whole payload, then maybe the context) in fewer steps."""
+    first = plan[0] if plan else None
+    rest = plan[1:]
+    if not (
+        isinstance(first, _PayloadParam)
+        and first.key is None
+        and (not rest or (len(rest) == 1 and rest[0] is _CONTEXT))
+    ):
+        return lambda data, context: method(*fill_arguments(plan, data, context))
+    check = first.check
+    if check is None:
+        return method if rest else lambda data, context: method(data)
+
+    def call(data: Any, context: BaseRpcContext) -> Any:
+        try:
+            value = check(data)
+        except ValidationError as exc:
+            raise _validation_failed(exc) from exc
+        return method(value)
+
+    def call_with_context(data: Any, context: BaseRpcContext) -> Any:
+        try:
+            value = check(data)
+        except ValidationError as exc:
+            raise _validation_failed(exc) from exc
+        return method(value, context)
+
+    return call_with_context if rest else call

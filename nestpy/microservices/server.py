@@ -63,6 +63,7 @@ __all__ = [
 logger = logging.getLogger("nestpy.microservices.server")
 
 HandlerEntry = MessageHandler | list[MessageHandler]
+_PLAIN_RESULTS = frozenset({int, float, str, bool, type(None), dict, list, tuple, bytes})
 
 
 def _data(handler: MessageHandler, packet: IncomingRequest) -> Any:
@@ -340,22 +341,23 @@ class Server(ABC):
     ) -> None:
         try:
             result = handler.call_inline(_data(handler, packet), ctx)
-            if inspect.isgenerator(result):
-                send_sync_stream(result, packet, reply, handler, answer(done, reply))
-                return
-            if inspect.isawaitable(result):
-                # The handler has run already: this job is never shed.
-                self._spawn(
-                    lambda job: self._send_result(
-                        result, packet, reply, handler, job.answer(reply)
-                    ),
-                    packet,
-                    done,
-                    None,
-                    reply,
-                    sheddable=False,
-                )
-                return
+            if type(result) not in _PLAIN_RESULTS:  # a plain value is neither of these
+                if inspect.isgenerator(result):
+                    send_sync_stream(result, packet, reply, handler, answer(done, reply))
+                    return
+                if inspect.isawaitable(result):
+                    # The handler has run already: this job is never shed.
+                    self._spawn(
+                        lambda job: self._send_result(
+                            result, packet, reply, handler, job.answer(reply)
+                        ),
+                        packet,
+                        done,
+                        None,
+                        reply,
+                        sheddable=False,
+                    )
+                    return
             message = encode_response(packet.id, response=result, is_disposed=True)
         except Exception as exc:
             err = handler_error(exc, handler, packet)
@@ -450,6 +452,15 @@ class Server(ABC):
             finish(done, Outcome.SKIPPED)
             return
         handlers = entry if isinstance(entry, list) else [entry]
+        if len(handlers) == 1 and handlers[0].is_inline:  # the usual: one plain def
+            handler = handlers[0]
+            try:
+                handler.call_inline(_data(handler, packet), ctx)
+            except Exception as exc:
+                event_failed(handler, packet, exc)
+            if done is not None:
+                finish(done)
+            return
         spawned = [h for h in handlers if not h.is_inline]
         part = split_done(done, len(spawned))
         for handler in handlers:

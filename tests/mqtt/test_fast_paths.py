@@ -463,3 +463,30 @@ async def test_a_lone_publish_is_written_at_once_and_a_burst_in_one_flush(
     assert bridge.buffered_bytes == 0
     await eventually(lambda: len(got) == 4, 5)
     assert got == [b"first", b"second", b"third", b"fourth"]
+
+
+def test_mqtt5_properties_of_a_received_message_are_made_once_when_first_read() -> None:
+    from nestpy_mqtt._paho_compat import ReceivedProperties
+    from nestpy_mqtt.message import ReceivedMessage
+
+    assert ReceivedProperties.prepare() is None
+    made: list[Any] = []
+
+    def make(pairs: Any) -> Any:
+        made.append(pairs)
+        return ReceivedProperties(pairs)
+
+    pairs = ((0x08, "answers"), (0x26, ("k", "v")), (0x26, ("k", "w")))
+    message = ReceivedMessage(b"a", b"", False, False, None, make, pairs)
+    assert made == []
+    first = message.properties
+    assert first is message.properties
+    assert made == [pairs]
+    assert (first.ResponseTopic, first.UserProperty) == ("answers", [("k", "v"), ("k", "w")])
+    assert first.json() == ReceivedProperties(pairs).json()
+    message.properties = None
+    assert message.properties is None
+    unread = ReceivedMessage(b"a", b"", False, False, None, make, pairs)
+    unread.properties = first
+    assert unread.properties is first
+    assert made == [pairs]

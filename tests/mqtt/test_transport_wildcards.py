@@ -3,6 +3,7 @@ Mosquitto: what the server subscribes (from the broker's log) and what handlers 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -188,3 +189,17 @@ async def test_multi_level_wildcard_request_replies_on_the_concrete_topic(
         assert b'"response":"$share/g/x/# got x/1/2"' in reply.payload
     finally:
         await sniffer.close()
+
+
+async def test_requests_on_more_topics_than_the_server_keeps_repliers_for(
+    harness: Harness,
+) -> None:
+    """The server makes a QoS 0 replier once per topic and keeps 1,024: beyond that, each
+    request is still answered on its own topic's reply topic."""
+    await harness.service(WildcardController)
+    client = harness.client()
+    topics = [f"a/{i}/c" for i in range(1_100)] + ["a/0/c", "a/1099/c"]
+    for start in range(0, len(topics), 100):
+        batch = topics[start : start + 100]
+        answers = await asyncio.gather(*(client.send(t, 1, timeout=10) for t in batch))
+        assert answers == [f"a/+/c got {t}" for t in batch]
