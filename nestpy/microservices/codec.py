@@ -4,6 +4,12 @@ Requests are ``{"pattern":P,"data":D,"id":I}``, events ``{"pattern":P,"data":D}`
 ``{"response":V,"isDisposed":true,"id":I}`` or ``{"err":E,"isDisposed":true,"id":I}`` (key order
 matters to byte-level compatibility and is kept). JSON is written the way ``JSON.stringify``
 writes it: no spaces, non-ASCII characters as they are.
+
+Packets are written and read by orjson wherever it gives what the standard library's ``json``
+gives (``json_bytes``, ``decode_json``), and by ``json`` for the rest: non-string keys,
+integers beyond 64 bits, lone surrogates, NaN literals, BOMs and other encodings. The one
+visible difference is how a float is spelled, never its value: orjson writes ``0.00001`` and
+``1e-7`` where ``json`` writes ``1e-05`` and ``1e-07`` (``JSON.stringify`` writes orjson's).
 """
 
 from __future__ import annotations
@@ -15,8 +21,11 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Final
+from uuid import UUID
 
+import orjson
 from pydantic import BaseModel
 
 logger = logging.getLogger("nestpy.microservices")
@@ -36,6 +45,10 @@ def _to_jsonable(value: Any) -> Any:
         return list(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
+    if isinstance(value, Enum):  # as orjson writes them
+        return value.value
+    if isinstance(value, UUID):
+        return str(value)
     msg = f"Object of type {type(value).__name__} is not JSON serializable"
     raise TypeError(msg)
 
@@ -68,11 +81,6 @@ def _finite_key(key: Any) -> Any:
 
 _make_c_encoder: Any = getattr(json.encoder, "c_make_encoder", None)  # None without the C part
 _encode_str = json.encoder.encode_basestring
-_FLAT: Any = None
-"""``_encoder``'s C encoder without the circular-reference check: for a fresh dict of scalars."""
-if _make_c_encoder is not None:
-    _FLAT = _make_c_encoder(None, _to_jsonable, _encode_str, None, ":", ",", False, False, False)
-_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _encode(value: Any) -> str:
@@ -95,19 +103,6 @@ def encode_json(value: Any) -> str:
         return _encoder.encode(_finite(value))
 
 
-def _encode_flat(packet: dict[str, Any]) -> str:
-    """``encode_json(packet)`` for a dict just built whose values are all scalars (no cycle
-    can exist, so no check for one)."""
-    if _FLAT is None:
-        return encode_json(packet)
-    try:
-        return "".join(_FLAT(packet, 0))
-    except ValueError as exc:
-        if not str(exc).startswith(_NON_FINITE):
-            raise
-        return _encoder.encode(_finite(packet))
-
-
 def _surrogate(match: re.Match[str]) -> str:
     text = match.group()
     if len(text) == 2:  # a UTF-16 pair split in two code points: one character, as in JS
@@ -124,6 +119,23 @@ def _to_bytes(text: str) -> bytes:
         return _SURROGATES.sub(_surrogate, text).encode()
 
 
+# Dataclasses and datetimes reach _to_jsonable as they do with json (orjson would write them
+# its own way); Enum and UUID orjson writes as _to_jsonable does.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def json_bytes(value: Any) -> bytes:
+    """``encode_json(value)`` as UTF-8, lone surrogates escaped as ``JSON.stringify`` does.
+
+    orjson writes it (about 15 times faster) unless it cannot write it as ``json`` would:
+    then ``json`` does, with the same result or the same exception as ``encode_json``.
+    """
+    try:
+        return orjson.dumps(value, default=_to_jsonable, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return _to_bytes(encode_json(value))
+
+
 class _Missing:
     __slots__ = ()
 
@@ -137,12 +149,12 @@ MISSING: Final[Any] = _Missing()
 
 def encode_request(pattern: Any, data: Any, request_id: str) -> bytes:
     """A request packet: ``{"pattern":...,"data":...,"id":...}``."""
-    return _to_bytes(encode_json({"pattern": pattern, "data": data, "id": request_id}))
+    return json_bytes({"pattern": pattern, "data": data, "id": request_id})
 
 
 def encode_event(pattern: Any, data: Any) -> bytes:
     """An event packet: ``{"pattern":...,"data":...}`` (no ``id``)."""
-    return _to_bytes(encode_json({"pattern": pattern, "data": data}))
+    return json_bytes({"pattern": pattern, "data": data})
 
 
 def encode_response(
@@ -157,14 +169,12 @@ def encode_response(
     if is_disposed:
         packet["isDisposed"] = True
     packet["id"] = request_id
-    if type(response) in _SCALARS and err is MISSING and type(request_id) in _SCALARS:
-        return _to_bytes(_encode_flat(packet))  # a handler's plain value: the common reply
-    return _to_bytes(encode_json(packet))
+    return json_bytes(packet)
 
 
 def encode_no_handler(request_id: Any) -> bytes:
     """Nest's reply to a request whose topic matches no handler."""
-    return _to_bytes(encode_json({"id": request_id, "status": "error", "err": NO_MESSAGE_HANDLER}))
+    return json_bytes({"id": request_id, "status": "error", "err": NO_MESSAGE_HANDLER})
 
 
 @dataclass(slots=True)
@@ -185,14 +195,25 @@ _RAW_TYPES = (bytes, bytearray)
 _NOT_PLAIN_UTF8_START = b" \t\n\r\x00\xef\xfe\xff"  # JSON whitespace; BOMs, UTF-16/32 starts
 
 
-def decode_json(payload: bytes | bytearray) -> Any:
-    """``json.loads(payload)``: the same value or the same exception, about twice as fast.
+_LONG_NUMBER = re.compile(rb"\d{19}")
+"""19 digits in a row: maybe an integer beyond 64 bits, which orjson reads as a float."""
 
-    A payload ``json.detect_encoding`` surely takes for UTF-8 (it starts with neither a BOM nor
-    a NUL, and its second byte is not NUL) is decoded as ``json.loads`` decodes it
-    (``surrogatepass``) and scanned from its first character; anything else (leading or
-    trailing whitespace, other encodings, other types) goes to ``json.loads`` itself.
+
+def decode_json(payload: bytes | bytearray) -> Any:
+    """``json.loads(payload)``: the same value or the same exception, 2 to 8 times as fast.
+
+    orjson reads it unless it refuses it (NaN, lone surrogates, a BOM, invalid UTF-8...) or
+    it holds 19 digits in a row. Then a payload ``json.detect_encoding`` surely takes for
+    UTF-8 (it starts with neither a BOM nor a NUL, and its second byte is not NUL) is decoded
+    as ``json.loads`` decodes it (``surrogatepass``) and scanned from its first character;
+    anything else (leading or trailing whitespace, other encodings, other types) goes to
+    ``json.loads`` itself.
     """
+    if type(payload) in _RAW_TYPES and not _LONG_NUMBER.search(payload):
+        try:
+            return orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            pass
     if (
         type(payload) in _RAW_TYPES
         and payload

@@ -51,6 +51,14 @@ TRICKY = [
     b'{"a":"\\ud800"}',
     b'{"a":"\\ud83d\\ude00"}',
     b'{"a":1,"a":2}',
+    b"18446744073709551615",  # the largest integer orjson reads as one
+    b"18446744073709551616",  # beyond 64 bits: an int for json, a float for orjson
+    b"-9223372036854775809",
+    b'{"n":[123456789012345678901234567890]}',
+    b"1.2345678901234567890123",
+    b"1e400",
+    b"-1e400",
+    b"Infinity",
     b"[" * 100_000 + b"]" * 100_000,
     b"1" * 5000,  # over the int digits limit
     bytearray(b'{"x":[1]}'),

@@ -2,9 +2,11 @@
 the NaN fallback) writes, or raise what it raises, on the paths that skip its Python layers."""
 
 import dataclasses
+import datetime
 import enum
 import json
 import math
+import uuid
 from typing import Any
 
 import pytest
@@ -124,9 +126,61 @@ _json_values = st.recursive(
 )
 
 
+def _same_packet(ours: bytes, reference: bytes) -> bool:
+    """The same bytes; or, where a float is spelled another way, the same keys in the same
+    order with the same values."""
+    if ours == reference:
+        return True
+    pairs = {"object_pairs_hook": list}
+    return bool(json.loads(ours, **pairs) == json.loads(reference, **pairs))
+
+
 @given(_json_values)
 def test_any_json_value_is_written_as_before(value: Any) -> None:
     assert encode_json(value) == _reference(value)
     reply = encode_response("i", response=value, is_disposed=True)
-    assert reply == codec._to_bytes(_reference({"response": value, "isDisposed": True, "id": "i"}))
+    reference = codec._to_bytes(_reference({"response": value, "isDisposed": True, "id": "i"}))
+    assert _same_packet(reply, reference)
     assert json.loads(reply)["id"] == "i"
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_a_float_keeps_its_value_whatever_its_spelling(number: float) -> None:
+    assert json.loads(codec.json_bytes(number)) == number
+    assert json.loads(codec.json_bytes({"n": [number]}))["n"][0] == number
+
+
+def test_small_floats_are_spelled_as_json_stringify_spells_them() -> None:
+    assert codec.json_bytes([1e-05, 1e-07, 0.0001, 1e16, -0.0, 1.5]) == (
+        b"[0.00001,1e-7,0.0001,1e+16,-0.0,1.5]"  # JSON.stringify: 1e-7, 0.00001; json: 1e-05
+    )
+
+
+class Shade(enum.Enum):
+    DARK = "dark"
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ({1: "int key", None: "null key"}, b'{"1":"int key","null":"null key"}'),
+        ([2**80], b"[1208925819614629174706176]"),
+        ("\ud800", b'"\\ud800"'),
+        (Pair(1, math.nan), b'{"a":1,"b":null}'),
+        (Point(x=2), b'{"x":2}'),
+        ({"at": {1, 2}}, b'{"at":[1,2]}'),
+        (Shade.DARK, b'"dark"'),
+        (uuid.UUID(int=1), b'"00000000-0000-0000-0000-000000000001"'),
+        (Text("sub"), b'"sub"'),
+    ],
+)
+def test_what_orjson_cannot_write_as_json_does_is_written_by_json(
+    value: Any, written: bytes
+) -> None:
+    assert codec.json_bytes(value) == written
+    assert codec.json_bytes(value) == codec._to_bytes(encode_json(value))
+
+
+@pytest.mark.parametrize("value", [object(), cycle, datetime.datetime(2026, 12, 1)])
+def test_what_json_refuses_is_refused_with_jsons_error(value: Any) -> None:
+    assert _outcome(codec.json_bytes, value) == _outcome(_reference, value)
