@@ -218,18 +218,13 @@ def inline_call(
     if check is None:
         return method if rest else lambda data, context: method(data)
 
+    with_context = bool(rest)
+
     def call(data: Any, context: BaseRpcContext) -> Any:
         try:
             value = check(data)
         except ValidationError as exc:
             raise _validation_failed(exc) from exc
-        return method(value)
+        return method(value, context) if with_context else method(value)
 
-    def call_with_context(data: Any, context: BaseRpcContext) -> Any:
-        try:
-            value = check(data)
-        except ValidationError as exc:
-            raise _validation_failed(exc) from exc
-        return method(value, context)
-
-    return call_with_context if rest else call
+    return call
