@@ -43,11 +43,18 @@ def _needs_broker(blocks: list[Block]) -> bool:
 
 @pytest.fixture
 def docs_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An empty working directory and no ``NESTPY_MQTT_*`` variables from the outside."""
+    """An empty working directory, no ``NESTPY_MQTT_*`` variables from the outside, and an
+    empty default Prometheus registry (a page shows the metrics of its own examples, not
+    those other tests of this process counted)."""
     for name in list(os.environ):
         if name.startswith("NESTPY_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    try:
+        import prometheus_client
+    except ImportError:
+        return
+    monkeypatch.setattr(prometheus_client, "REGISTRY", prometheus_client.CollectorRegistry())
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.relative_to("docs").as_posix() for p in PAGES])
