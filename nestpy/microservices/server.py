@@ -451,27 +451,20 @@ class Server(ABC):
             logger.error(no_event_handler_message(route))
             finish(done, Outcome.SKIPPED)
             return
-        handlers = entry if isinstance(entry, list) else [entry]
-        if len(handlers) == 1 and handlers[0].is_inline:  # the usual: one plain def
-            handler = handlers[0]
+        handlers = entry if isinstance(entry, list) else (entry,)
+        spawned = []
+        for handler in handlers:
+            if not handler.is_inline:
+                spawned.append(handler)
+                continue
             try:
                 handler.call_inline(_data(handler, packet), ctx)
             except Exception as exc:
                 event_failed(handler, packet, exc)
-            if done is not None:
-                finish(done)
-            return
-        spawned = [h for h in handlers if not h.is_inline]
-        part = split_done(done, len(spawned))
-        for handler in handlers:
-            if handler.is_inline:
-                try:
-                    handler.call_inline(_data(handler, packet), ctx)
-                except Exception as exc:
-                    event_failed(handler, packet, exc)
-        if not spawned:
+        if not spawned:  # the usual: plain def handlers, run already
             finish(done)
             return
+        part = split_done(done, len(spawned))
         for handler in spawned:
             self._spawn(
                 lambda job, h=handler: self._run_event(h, packet, ctx, job),  # type: ignore[misc]

@@ -126,6 +126,12 @@ def _install() -> None:
 
         return call_inline
 
+    def report_request(pattern: Any, start: float, outcome: str) -> None:
+        route = transform_pattern_to_route(pattern)
+        seconds = perf_counter() - start
+        for observer in observers:
+            observer.requested(route, seconds, outcome)
+
     def wrap_request_last(original: Any) -> Any:
         async def _request_last(
             self: ClientProxy, pattern: Any, data: Any, timeout: float | None
@@ -140,10 +146,7 @@ def _install() -> None:
                 outcome = _outcome_of(exc)
                 raise
             finally:
-                route = transform_pattern_to_route(pattern)
-                seconds = perf_counter() - start
-                for observer in observers:
-                    observer.requested(route, seconds, outcome)
+                report_request(pattern, start, outcome)
 
         return _request_last
 
@@ -161,10 +164,7 @@ def _install() -> None:
                 outcome = _outcome_of(exc)
                 raise
             finally:
-                route = transform_pattern_to_route(pattern)
-                seconds = perf_counter() - start
-                for observer in observers:
-                    observer.requested(route, seconds, outcome)
+                report_request(pattern, start, outcome)
 
         return _request_stream
 
